@@ -1,0 +1,39 @@
+"""The ``hwp-bench`` command line.
+
+Each area owns one module here that defines a typer app or commands; this file only mounts
+them, so that adding a verb never touches another area's code. Sub-modules are imported lazily
+by typer at start-up, so keep their top-level imports light (import torch inside commands).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from hwp_bench.cli import data as _data
+from hwp_bench.cli import hand as _hand
+from hwp_bench.cli import run as _run
+
+app = typer.Typer(
+    name="hwp-bench",
+    help="Benchmark and dataset toolkit for hand avatars from monocular in-the-wild video.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+app.add_typer(_hand.app, name="hand", help="Hand models: inspect and render.")
+app.add_typer(_data.app, name="data", help="Datasets: HWP-Synth, HWP export, conversion, info.")
+app.command("run")(_run.run)
+
+
+@app.command("version")
+def version() -> None:
+    """Print the toolkit version."""
+    from hwp_bench import __version__
+
+    typer.echo(__version__)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

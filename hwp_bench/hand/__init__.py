@@ -1,0 +1,1 @@
+"""hwp_bench.hand (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""Methods that ship inside hwp_bench itself (trivial reference methods)."""

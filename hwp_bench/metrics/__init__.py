@@ -1,0 +1,1 @@
+"""hwp_bench.metrics (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""hwp_bench.render (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""hwp_bench.results (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""hwp_bench.synth (see DESIGN.md)."""

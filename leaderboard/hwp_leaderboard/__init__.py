@@ -1,0 +1,1 @@
+"""The hwp-bench leaderboard: submissions, hidden-test scoring, web page."""

@@ -1,0 +1,1 @@
+"""WildGHand: anti-perturbation Gaussian hand avatars (the paper's method)."""
