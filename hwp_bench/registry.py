@@ -106,8 +106,11 @@ def _env_specs(value: str | None) -> list[MethodSpec]:
         method_id, eq, target = item.partition("=")
         if not eq:
             method_id, target = None, item
-        specs.append(MethodSpec(id=method_id.strip() if method_id else None, target=target.strip(),
-                                source=ENV_VAR))
+        specs.append(
+            MethodSpec(
+                id=method_id.strip() if method_id else None, target=target.strip(), source=ENV_VAR
+            )
+        )
     return specs
 
 

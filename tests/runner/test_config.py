@@ -9,16 +9,29 @@ from hwp_bench.api import ConfigError, MethodInfo, config_hash, parse_overrides
 INFO = MethodInfo(
     id="toy",
     name="Toy",
-    default_config={"iterations": 100, "lr": 0.01, "name": "a", "flag": False,
-                    "net": {"width": 64, "depth": 2}, "size": None},
+    default_config={
+        "iterations": 100,
+        "lr": 0.01,
+        "name": "a",
+        "flag": False,
+        "net": {"width": 64, "depth": 2},
+        "size": None,
+    },
     presets={"quick": {"iterations": 10}, "paper": {"iterations": 1000, "net": {"width": 256}}},
 )
 
 
 def test_layers_apply_in_order():
     cfg = INFO.resolve_config("paper", ["lr=1", "net.depth=4", "flag=true", "name=b c"], seed=3)
-    assert cfg == {"iterations": 1000, "lr": 1.0, "name": "b c", "flag": True,
-                   "net": {"width": 256, "depth": 4}, "size": None, "seed": 3}
+    assert cfg == {
+        "iterations": 1000,
+        "lr": 1.0,
+        "name": "b c",
+        "flag": True,
+        "net": {"width": 256, "depth": 4},
+        "size": None,
+        "seed": 3,
+    }
     assert isinstance(cfg["lr"], float)
     assert INFO.resolve_config("quick")["iterations"] == 10
     assert INFO.resolve_config(None)["iterations"] == 100
@@ -26,16 +39,26 @@ def test_layers_apply_in_order():
 
 def test_override_parsing():
     assert parse_overrides(["a.b=1", "c=[1, 2]", 'd="3"', "e=None", "f=x=y"]) == {
-        "a": {"b": 1}, "c": [1, 2], "d": "3", "e": None, "f": "x=y"}
+        "a": {"b": 1},
+        "c": [1, 2],
+        "d": "3",
+        "e": None,
+        "f": "x=y",
+    }
     with pytest.raises(ConfigError, match="key=value"):
         parse_overrides(["novalue"])
 
 
 @pytest.mark.parametrize(
     "override, message",
-    [("lr=fast", "expects float"), ("iterations=1.5", "expects int"), ("flag=1", "expects bool"),
-     ("iteratons=5", "did you mean iterations"), ("net=3", "is a group"),
-     ("net.widht=3", "unknown config key 'net.widht'")],
+    [
+        ("lr=fast", "expects float"),
+        ("iterations=1.5", "expects int"),
+        ("flag=1", "expects bool"),
+        ("iteratons=5", "did you mean iterations"),
+        ("net=3", "is a group"),
+        ("net.widht=3", "unknown config key 'net.widht'"),
+    ],
 )
 def test_bad_overrides_name_the_problem(override, message):
     with pytest.raises(ConfigError, match=message):

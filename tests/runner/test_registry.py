@@ -76,8 +76,14 @@ def test_entry_point_plugin_is_found_and_runs(plugin_dist):
     assert isinstance(m, Method)
     from hwp_bench.data import Frame
 
-    frame = Frame(image=np.zeros((4, 5, 3), np.float32), capture="capture00", index=0,
-                  num_frames=1, K=np.eye(3, dtype=np.float32), hands={})
+    frame = Frame(
+        image=np.zeros((4, 5, 3), np.float32),
+        capture="capture00",
+        index=0,
+        num_frames=1,
+        K=np.eye(3, dtype=np.float32),
+        hands={},
+    )
     out = m.render(frame.without_pixels())
     assert out["color"].shape == (4, 5, 3) and float(out["color"][0, 0, 0]) == 0.25
 
