@@ -62,9 +62,11 @@ class Frame:
         return int(self.image.shape[1])
 
     def without_pixels(self) -> Frame:
-        """A copy with image and mask blanked: what ``Method.render`` is allowed to see."""
+        """A copy with image and mask blanked (size kept): what ``Method.render`` may see."""
         return Frame(
-            image=np.zeros((0, 0, 3), np.float32),
+            # Zero channels, not zero size: the method still learns the output resolution
+            # (``height``/``width``) without seeing a single pixel.
+            image=np.zeros((self.height, self.width, 0), np.float32),
             capture=self.capture,
             index=self.index,
             num_frames=self.num_frames,

@@ -1,0 +1,86 @@
+"""Config resolution: defaults <- preset <- --set overrides, type checks, the config hash."""
+
+from __future__ import annotations
+
+import pytest
+
+from hwp_bench.api import ConfigError, MethodInfo, config_hash, parse_overrides
+
+INFO = MethodInfo(
+    id="toy",
+    name="Toy",
+    default_config={
+        "iterations": 100,
+        "lr": 0.01,
+        "name": "a",
+        "flag": False,
+        "net": {"width": 64, "depth": 2},
+        "size": None,
+    },
+    presets={"quick": {"iterations": 10}, "paper": {"iterations": 1000, "net": {"width": 256}}},
+)
+
+
+def test_layers_apply_in_order():
+    cfg = INFO.resolve_config("paper", ["lr=1", "net.depth=4", "flag=true", "name=b c"], seed=3)
+    assert cfg == {
+        "iterations": 1000,
+        "lr": 1.0,
+        "name": "b c",
+        "flag": True,
+        "net": {"width": 256, "depth": 4},
+        "size": None,
+        "seed": 3,
+    }
+    assert isinstance(cfg["lr"], float)
+    assert INFO.resolve_config("quick")["iterations"] == 10
+    assert INFO.resolve_config(None)["iterations"] == 100
+
+
+def test_override_parsing():
+    assert parse_overrides(["a.b=1", "c=[1, 2]", 'd="3"', "e=None", "f=x=y"]) == {
+        "a": {"b": 1},
+        "c": [1, 2],
+        "d": "3",
+        "e": None,
+        "f": "x=y",
+    }
+    with pytest.raises(ConfigError, match="key=value"):
+        parse_overrides(["novalue"])
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("lr=fast", "expects float"),
+        ("iterations=1.5", "expects int"),
+        ("flag=1", "expects bool"),
+        ("iteratons=5", "did you mean iterations"),
+        ("net=3", "is a group"),
+        ("net.widht=3", "unknown config key 'net.widht'"),
+    ],
+)
+def test_bad_overrides_name_the_problem(override, message):
+    with pytest.raises(ConfigError, match=message):
+        INFO.resolve_config("quick", [override])
+
+
+def test_unknown_preset():
+    with pytest.raises(ConfigError, match="quick, paper"):
+        INFO.resolve_config("huge")
+
+
+def test_hash_ignores_seed_and_int_float_spelling():
+    a = INFO.resolve_config("quick", ["lr=1"], seed=0)
+    b = INFO.resolve_config("quick", ["lr=1.0"], seed=7)
+    c = INFO.resolve_config("quick", ["lr=2"], seed=0)
+    assert config_hash(a) == config_hash(b) != config_hash(c)
+    assert len(config_hash(a)) == 64
+    assert config_hash(a, extra={"method": "x"}) != config_hash(a, extra={"method": "y"})
+
+
+def test_method_info_validates():
+    with pytest.raises(ValueError, match="implementation_status"):
+        MethodInfo(id="x", name="x", implementation_status="great")
+    with pytest.raises(ValueError, match="hand_types"):
+        MethodInfo(id="x", name="x", hand_types=("three",))
