@@ -57,6 +57,7 @@ class Prop:
     """Base: a rigid set of textured parts, placed by :meth:`pose` each frame."""
 
     entry_dir = np.array([1.0, -0.3, 0.0])
+    holder: str | None = "right"  # the hand whose centre the prop covers at full strength
 
     def __init__(self, rng: np.random.Generator) -> None:
         self.rng = rng
@@ -73,7 +74,10 @@ class Prop:
         if s <= 0.0:
             return []
         pos, R = self.hold(hands, t)
-        centre = np.mean([h.centre for h in hands.values()], axis=0)
+        if self.holder in hands:
+            centre = hands[self.holder].centre
+        else:
+            centre = np.mean([h.centre for h in hands.values()], axis=0)
         cover = centre + np.array([0.0, 0.0, -0.05])
         entry = pos + (R_cam @ (self.entry_dir / np.linalg.norm(self.entry_dir))) * 0.35
         a = _smooth(s, 0.0, 0.4)
@@ -162,6 +166,7 @@ class Bottle(Prop):
 
 class Watch(Prop):
     entry_dir = np.array([-1.0, 0.5, 0.0])
+    holder = "left"
 
     def __init__(self, rng):
         super().__init__(rng)
@@ -182,6 +187,7 @@ class Watch(Prop):
 
 class Phone(Prop):
     entry_dir = np.array([-1.0, 0.8, 0.0])
+    holder = "left"
 
     def __init__(self, rng):
         super().__init__(rng)
@@ -205,6 +211,7 @@ class Phone(Prop):
 
 class Cards(Prop):
     entry_dir = np.array([0.2, -1.0, 0.0])
+    holder = None
 
     def __init__(self, rng):
         super().__init__(rng)

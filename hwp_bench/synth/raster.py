@@ -25,11 +25,15 @@ NEAR = 1e-3
 
 
 @numba.njit(cache=True, nogil=True)
-def _raster_kernel(sx, sy, sz, faces, width, height, perspective, face_id, bary, depth):
+def _raster_kernel(sx, sy, sz, faces, bias, cull, width, height, perspective, face_id, bary, depth):
     """Scan-convert every triangle; keep the nearest fragment per pixel.
 
     ``sx, sy`` are screen positions of the vertices, ``sz`` their depth (camera z for
-    perspective, any linear depth for orthographic). Buffers are filled in place.
+    perspective, any linear depth for orthographic). ``bias[f]`` is added to triangle ``f``'s
+    depth for the z-test only (lets a forearm never hide the hand it is attached to). The
+    depth buffer holds the biased depth. ``cull[f]`` drops triangle ``f`` when it faces away
+    from the camera (outward winding, OpenCV axes: front faces have negative screen area).
+    Buffers are filled in place.
     """
     nf = faces.shape[0]
     for f in range(nf):
@@ -49,6 +53,8 @@ def _raster_kernel(sx, sy, sz, faces, width, height, perspective, face_id, bary,
         yc = sy[c]
         area = (xb - xa) * (yc - ya) - (yb - ya) * (xc - xa)
         if area == 0.0 or not np.isfinite(area):
+            continue
+        if cull[f] and area > 0.0:
             continue
         inv_area = 1.0 / area
         xmin = min(xa, min(xb, xc))
@@ -85,6 +91,7 @@ def _raster_kernel(sx, sy, sz, faces, width, height, perspective, face_id, bary,
                     b0 = w0
                     b1 = w1
                     b2 = w2
+                z = z + bias[f]
                 if z < depth[i, j]:
                     depth[i, j] = z
                     face_id[i, j] = f
@@ -111,7 +118,13 @@ def project(verts: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
 
 
 def rasterize(
-    verts: np.ndarray, faces: np.ndarray, K: np.ndarray, width: int, height: int
+    verts: np.ndarray,
+    faces: np.ndarray,
+    K: np.ndarray,
+    width: int,
+    height: int,
+    face_bias: np.ndarray | None = None,
+    face_cull: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Perspective rasterization of a triangle mesh given in camera space.
 
@@ -122,8 +135,10 @@ def rasterize(
     """
     sx, sy, sz = project(verts, np.asarray(K, dtype=np.float64))
     face_id, bary, depth = _alloc(height, width)
+    bias = np.zeros(len(faces)) if face_bias is None else np.asarray(face_bias, np.float64)
+    cull = np.zeros(len(faces), np.bool_) if face_cull is None else np.asarray(face_cull, np.bool_)
     _raster_kernel(
-        sx, sy, sz, np.ascontiguousarray(faces, dtype=np.int64), width, height, True,
+        sx, sy, sz, np.ascontiguousarray(faces, dtype=np.int64), bias, cull, width, height, True,
         face_id, bary, depth,
     )  # fmt: skip
     return face_id, bary, depth
@@ -142,7 +157,8 @@ def rasterize_ortho(
     _raster_kernel(
         np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1]),
         np.ascontiguousarray(z, dtype=np.float64), np.ascontiguousarray(faces, dtype=np.int64),
-        width, height, False, face_id, bary, depth,
+        np.zeros(len(faces)), np.zeros(len(faces), np.bool_), width, height, False,
+        face_id, bary, depth,
     )  # fmt: skip
     return face_id, bary, depth
 

@@ -40,14 +40,14 @@ from hwp_bench.synth.rig import (
     rotmat_to_axis_angle,
 )
 from hwp_bench.synth.schedule import make_schedules
-from hwp_bench.synth.shading import Light, Mesh, coverage, render, vertex_normals
+from hwp_bench.synth.shading import KINDS, Light, Mesh, coverage, render, vertex_normals
 from hwp_bench.synth.skin import SkinIdentity, bake_skin_texture, linear_to_srgb
 from hwp_bench.synth.spec import PERTURBATIONS, CaptureInfo, Preset
 
 STREAMS = ("identity", "motion", "schedule", "camera", "light", "props", "noise", "backdrop")
 # Depth of the hands: HWP's focal (5000/256 px per image pixel) makes a ~20 cm hand fill
 # about 75% of the image at 5.2 m, two hands side by side at 7.5 m.
-DEPTH = {"single": 5.2, "inter": 7.6}
+DEPTH = {"single": 5.2, "inter": 6.9}
 BACKDROP_BEHIND = 0.30  # metres behind the hands
 
 
@@ -90,6 +90,8 @@ class HandState:
     trans: np.ndarray
     verts: np.ndarray  # (V,3) camera space
     joints: np.ndarray  # (21,3)
+    arm_dir: np.ndarray | None = None  # unit, from the wrist along the forearm
+    arm_across: np.ndarray | None = None  # unit, the forearm's wide axis
 
 
 class CaptureScene:
@@ -148,6 +150,34 @@ class CaptureScene:
                 np.asarray(model.skinning_weights, dtype=np.float64), rig, self.skin,
                 preset.texture_size,
             )  # fmt: skip
+
+        # Forearm (skin) and, for some people, a sleeve: not part of the hand masks, but they
+        # are in every real video and they hide the model's open wrist.
+        rest = self._model(np.zeros(48), np.zeros(3), "right")
+        rig = self.rigs["right"]
+        near = np.abs((rest.verts - rest.joints[0]) @ rig.finger_dir) < 0.012
+        local = rest.verts[near] - rest.joints[0]
+        self.arm_radii = (
+            0.5 * np.ptp(local @ rig.across) * 0.92,
+            0.5 * np.ptp(local @ rig.palm_normal) * 0.92,
+        )
+        from hwp_bench.synth.noise import ValueNoise
+
+        an = ValueNoise(int(r.integers(2**31)))
+        yy, xx = np.mgrid[0:64, 0:64] / 64.0
+        mott = an.fbm(np.stack([xx * 6, yy * 12], -1), octaves=3)
+        tone = self.skin.tone * np.array([0.97, 0.95, 0.93])
+        self.arm_tex = np.clip(tone * (1 + 0.08 * mott[..., None]), 0, 1).astype(np.float32)
+        self.sleeve = None
+        if r.uniform() < 0.6:
+            col = T.srgb_to_linear(r.uniform([0.05, 0.05, 0.05], [0.8, 0.7, 0.75]))
+            col = col.mean() + 0.5 * (col - col.mean())  # clothes: muted colours
+            weave = 1 + 0.06 * np.sin(xx * 200) * np.sin(yy * 200)
+            self.sleeve = {
+                "start": float(r.uniform(0.05, 0.09)),
+                "tex": np.clip(col * weave[..., None] * (1 + 0.1 * mott[..., None]), 0, 1).astype(np.float32),
+            }
+        self.arm_geo = P.cylinder(1.0, 1.0, 18, caps=False)
 
         # Motion.
         r = rngs["motion"]
@@ -239,11 +269,10 @@ class CaptureScene:
             }
 
     # ------------------------------------------------------------------ state
-    def hands_at(self, t: float, s: dict[str, float]) -> dict[str, HandState]:
-        """Exact camera-space hand states at continuous time ``t``."""
+    def _hand_params(self, t: float, s: dict[str, float]) -> dict[str, tuple]:
+        """Exact camera-space (pose, trans, forearm direction) per side at time ``t``."""
         R_cam, t_cam = self.camera.at(t)
-        states = {}
-        world = {}
+        out = {}
         for side in self.sides:
             ctrl, eul, tr = self.tracks[side].at(np.array(t))
             ectrl, eeul, _ = self.extreme[side].at(np.array(t))
@@ -257,14 +286,52 @@ class CaptureScene:
                 eul = eul + b * np.array([0.0, 0.45 * np.sin(ph[2]), 0.25 * np.sin(ph[0])])
             R_world = _euler(eul) @ self.base_rot[side]
             wrist = self.anchor[side] + tr
-            world[side] = (self.rigs[side].pose_from_controls(ctrl), R_world, wrist)
-        for side, (fingers, R_world, wrist) in world.items():
+            fingers = self.rigs[side].pose_from_controls(ctrl)
             pose = np.concatenate([rotmat_to_axis_angle(R_cam @ R_world), fingers])
             trans = R_cam @ wrist + t_cam
-            states[side] = self._model(pose, trans, side)
-        if len(states) == 2:
-            self._separate(states)
-        return states
+            # The forearm follows the hand's orientation only halfway: the wrist bends.
+            R_arm = R_cam @ _euler(0.5 * eul) @ self.base_rot[side]
+            out[side] = (pose, trans, -(R_arm @ self.rigs[side].finger_dir), R_arm @ self.rigs[side].across)
+        return out
+
+    def hand_states(self, times) -> list[dict[str, HandState]]:
+        """Exact camera-space hand states at the continuous ``times`` (one model batch per
+        side; one torch thread, which is much faster for these small batches)."""
+        import torch
+
+        times = [float(t) for t in times]
+        params = [self._hand_params(t, self.strengths(t)) for t in times]
+        results: list[dict[str, HandState]] = [{} for _ in times]
+        nthreads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            for side in self.sides:
+                poses = np.stack([p[side][0] for p in params])
+                trans = np.stack([p[side][1] for p in params])
+                n = len(times)
+                out = self.model(
+                    torch.as_tensor(poses, dtype=torch.float32),
+                    torch.as_tensor(np.repeat(self.shape[None], n, 0), dtype=torch.float32),
+                    torch.as_tensor(trans, dtype=torch.float32),
+                    side=side,
+                )
+                V = out.vertices.detach().double().numpy()
+                J = out.joints.detach().double().numpy()
+                for k in range(n):
+                    st = HandState(poses[k], self.shape, trans[k], V[k], J[k])
+                    st.arm_dir = params[k][side][2]
+                    st.arm_across = params[k][side][3]
+                    results[k][side] = st
+        finally:
+            torch.set_num_threads(nthreads)
+        if len(self.sides) == 2:
+            for r in results:
+                self._separate(r)
+        return results
+
+    def hands_at(self, t: float, s: dict[str, float] | None = None) -> dict[str, HandState]:
+        """Exact camera-space hand states at continuous time ``t``."""
+        return self.hand_states([t])[0]
 
     def _separate(self, states: dict[str, HandState]) -> None:
         """Push two hands apart along the line between them if their bones come closer than
@@ -317,7 +384,8 @@ class CaptureScene:
             faces = self.faces[side]
             vn = vertex_normals(st.verts, faces)
             meshes.append(
-                Mesh(st.verts, faces, self.corner_uv[side], vn[faces], self.textures[side], f"hand_{side}")
+                Mesh(st.verts, faces, self.corner_uv[side], vn[faces], self.textures[side],
+                     f"hand_{side}", cull_back=True)  # fmt: skip
             )
         frames = {
             side: HandFrame.from_joints(st.joints, PALM_SIGN[side], self.rigs[side].tips)
@@ -325,12 +393,46 @@ class CaptureScene:
         }
         for prop in self.props:
             meshes.extend(prop.meshes(frames, t, s["hoi"], R_cam))
+        for st in hands.values():
+            meshes.extend(self._arm_meshes(st))
         bd = self.backdrop.transformed(R_cam, t_cam)
         meshes.append(
             Mesh(bd.verts, bd.faces, bd.corner_uv, bd.corner_normals, self.backdrop_tex,
                  "background", casts_shadow=False)
         )  # fmt: skip
         return meshes
+
+    def _arm_meshes(self, st: HandState) -> list[Mesh]:
+        """Forearm (and sleeve) as elliptic cylinders leaving the wrist along ``arm_dir``."""
+        d = st.arm_dir / np.linalg.norm(st.arm_dir)
+        a = st.arm_across - d * (st.arm_across @ d)
+        a /= np.linalg.norm(a)
+        b = np.cross(d, a)
+        ra, rb = self.arm_radii
+        out = []
+        # The first few cm overlap the hand's wrist: they never win the z-test against it
+        # (depth bias) and cast no shadow (else the wrist would be shadowed from inside).
+        parts = [(-0.012, 0.03, 1.0, self.arm_tex, False), (0.03, 0.36, 1.0, self.arm_tex, True)]
+        if self.sleeve is not None:
+            parts.append((self.sleeve["start"], 0.36, 1.25, self.sleeve["tex"], True))
+        g = self.arm_geo
+        for start, end, grow, tex, shadow in parts:
+            L = end - start
+            loc = g.verts.copy()
+            # Slight taper: the forearm widens away from the wrist.
+            widen = 1.0 + 0.35 * ((loc[:, 2] + 0.5) * (end - start) + start) / 0.36
+            x = loc[:, 0] * ra * grow * widen
+            y = loc[:, 1] * rb * grow * widen
+            z = (loc[:, 2] + 0.5) * L + start
+            verts = st.joints[0] + np.outer(x, a) + np.outer(y, b) + np.outer(z, d)
+            nloc = g.corner_normals
+            nrm = (nloc[..., 0:1] / ra) * a + (nloc[..., 1:2] / rb) * b
+            nrm /= np.linalg.norm(nrm, axis=-1, keepdims=True)
+            out.append(
+                Mesh(verts, g.faces, g.corner_uv, nrm, tex, "arm", double_sided=True,
+                     casts_shadow=shadow, depth_bias=0.04)
+            )
+        return out
 
     # ------------------------------------------------------------------ frames
     def exposure_times(self, i: int) -> np.ndarray:
@@ -352,20 +454,24 @@ class CaptureScene:
         hand_cov = np.zeros((H, W))
         vis = np.zeros((H, W))
         occ = np.zeros((H, W))
+        occluded = np.zeros((H, W))  # hand pixels hidden by objects (not by a forearm)
         joints_2d = []
         mid_hands = None
         light_info = None
-        for tau in times:
+        all_hands = self.hand_states(times)
+        for tau, hands in zip(times, all_hands, strict=True):
             s = self.strengths(float(tau))
-            hands = self.hands_at(float(tau), s)
             light, gain, tint = self.light_at(float(tau), s)
             meshes = self.meshes_at(float(tau), s, hands)
             out = render(meshes, self.K, W, H, light, ss=ss, shadow_res=self.preset.shadow_res)
             acc += out["color"] * gain * tint
             vis += out["hand_right"] + out["hand_left"]
             occ += out["object"]
-            hand_meshes = [m for m in meshes if m.kind.startswith("hand_")]
-            hand_cov += coverage(hand_meshes, self.K, W, H, ss)
+            hand_meshes = [m for m in meshes if m.kind.startswith("hand_")]  # amodal
+            cov, sub = coverage(hand_meshes, self.K, W, H, ss, subpixel=True)
+            hand_cov += cov
+            hidden = sub & (out["kind_map"] == KINDS.index("object"))
+            occluded += hidden.reshape(H, ss, W, ss).mean((1, 3))
             J = np.concatenate([h.joints for h in hands.values()])
             joints_2d.append((J[:, :2] / J[:, 2:3]) * self.K[0, 0] + self.K[:2, 2])
             if abs(tau - i) < 1e-9:
@@ -379,6 +485,7 @@ class CaptureScene:
         hand_cov /= n
         vis /= n
         occ /= n
+        occluded /= n
         blur_len = 0.0
         if n > 1:
             blur_len = float(np.linalg.norm(joints_2d[-1] - joints_2d[0], axis=1).max())
@@ -387,6 +494,7 @@ class CaptureScene:
             "mask": hand_cov,
             "visible": vis,
             "occluder": occ,
+            "occluded": occluded,
             "hands": mid_hands,
             "strengths": s_mid,
             "light": light_info,
@@ -410,7 +518,7 @@ class CaptureScene:
         img = np.clip(np.rint(linear_to_srgb(r["linear"]) * 255.0), 0, 255).astype(np.uint8)
         s = r["strengths"]
         total = float(r["mask"].sum())
-        occ_frac = 0.0 if total <= 0 else float(np.clip(1.0 - r["visible"].sum() / total, 0, 1))
+        occ_frac = 0.0 if total <= 0 else float(np.clip(r["occluded"].sum() / total, 0, 1))
         light, gain, tint = r["light"]
         active = [p for p in PERTURBATIONS if s[p] > 0.02]
         J = r["joints_2d"]

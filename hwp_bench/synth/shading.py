@@ -18,7 +18,7 @@ import numpy as np
 
 from hwp_bench.synth.raster import project, rasterize, rasterize_ortho
 
-KINDS = ("background", "hand_right", "hand_left", "object")
+KINDS = ("background", "hand_right", "hand_left", "object", "arm")
 
 
 @dataclass
@@ -38,6 +38,8 @@ class Mesh:
     kind: str = "object"
     double_sided: bool = False
     casts_shadow: bool = True
+    depth_bias: float = 0.0  # added to this mesh's depth in the z-test only
+    cull_back: bool = False  # drop back faces (open meshes: never show their inside)
     extra: dict = field(default_factory=dict)
 
 
@@ -224,7 +226,9 @@ def render(
     Ks[:2] *= ss
     W, H = width * ss, height * ss
     verts, faces, nfaces = _concat(meshes)
-    face_id, bary, _ = rasterize(verts, faces, Ks, W, H)
+    bias = np.repeat([m.depth_bias for m in meshes], np.diff(nfaces)).astype(np.float64)
+    cull = np.repeat([m.cull_back for m in meshes], np.diff(nfaces)).astype(np.bool_)
+    face_id, bary, _ = rasterize(verts, faces, Ks, W, H, bias, cull)
 
     light_dir = np.asarray(light.direction, dtype=np.float64)
     light_dir = light_dir / np.linalg.norm(light_dir)
@@ -252,7 +256,7 @@ def render(
         tex_h, tex_w, ds, kinds, light_dir, np.asarray(light.color, dtype=np.float64),
         np.asarray(light.ambient, dtype=np.float64), *sm, color, kind_map,
     )  # fmt: skip
-    out = {"color": color.reshape(height, ss, width, ss, 3).mean((1, 3))}
+    out = {"color": color.reshape(height, ss, width, ss, 3).mean((1, 3)), "kind_map": kind_map}
     km = kind_map.reshape(height, ss, width, ss)
     for k, name in enumerate(KINDS):
         out[name] = (km == k).mean((1, 3))
@@ -269,7 +273,9 @@ def render_reference(
     Ks[:2] *= ss
     W, H = width * ss, height * ss
     verts, faces, nfaces = _concat(meshes)
-    face_id, bary, _ = rasterize(verts, faces, Ks, W, H)
+    bias = np.repeat([m.depth_bias for m in meshes], np.diff(nfaces)).astype(np.float64)
+    cull = np.repeat([m.cull_back for m in meshes], np.diff(nfaces)).astype(np.bool_)
+    face_id, bary, _ = rasterize(verts, faces, Ks, W, H, bias, cull)
 
     flat_f = face_id.reshape(-1)
     flat_b = bary.reshape(-1, 3)
@@ -313,16 +319,25 @@ def render_reference(
     return out
 
 
-def coverage(meshes: list[Mesh], K: np.ndarray, width: int, height: int, ss: int = 2):
-    """Fraction of each pixel covered by ``meshes`` (no shading): amodal masks."""
+def coverage(
+    meshes: list[Mesh], K: np.ndarray, width: int, height: int, ss: int = 2, *, subpixel=False
+):
+    """Fraction of each pixel covered by ``meshes`` (no shading): amodal masks.
+
+    With ``subpixel`` the boolean coverage at the supersampled resolution is returned too.
+    """
     K = np.asarray(K, dtype=np.float64)
     Ks = K.copy()
     Ks[:2] *= ss
     verts = np.concatenate([m.verts for m in meshes]).astype(np.float64)
     nverts = np.cumsum([0] + [len(m.verts) for m in meshes])
     faces = np.concatenate([m.faces + o for m, o in zip(meshes, nverts, strict=False)])
-    face_id, _, _ = rasterize(verts, faces, Ks, width * ss, height * ss)
-    return (face_id >= 0).reshape(height, ss, width, ss).mean((1, 3))
+    cull = np.concatenate([np.full(len(m.faces), m.cull_back) for m in meshes])
+    face_id, _, _ = rasterize(verts, faces, Ks, width * ss, height * ss, None, cull)
+    cov = (face_id >= 0).reshape(height, ss, width, ss).mean((1, 3))
+    if subpixel:
+        return cov, face_id >= 0
+    return cov
 
 
 __all__ = [

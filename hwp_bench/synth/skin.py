@@ -65,13 +65,16 @@ class SkinIdentity:
         i = int(np.floor(k))
         f = k - i
         srgb = (1 - f) * SKIN_TONES_SRGB[i] + f * SKIN_TONES_SRGB[min(i + 1, 5)]
-        srgb = srgb * rng.uniform(0.96, 1.04, 3)
+        srgb = srgb * rng.uniform(0.97, 1.03, 3)
+        lin = srgb_to_linear(np.clip(srgb / 255.0, 0, 1))
+        lum = lin @ np.array([0.2126, 0.7152, 0.0722])
+        lin = lum + 0.85 * (lin - lum)  # a touch less saturated than the swatches
         return cls(
-            tone=srgb_to_linear(np.clip(srgb / 255.0, 0, 1)),
+            tone=lin,
             palm_lift=float(rng.uniform(0.15, 0.35) + 0.25 * k / 5),
             redness=float(rng.uniform(0.3, 1.0)),
             crease=float(rng.uniform(0.5, 1.0)),
-            freckles=float(rng.uniform(0.0, 1.0) ** 2),
+            freckles=float(rng.uniform(0.0, 1.0) ** 3),
             veins=float(rng.uniform(0.2, 1.0)),
             noise_seed=int(rng.integers(2**31)),
         )
@@ -116,6 +119,8 @@ def skin_albedo(
     for fi, chain in enumerate(FINGER_JOINTS):
         ends = [chain[1], chain[2], rig.tips[fi]]
         for k, j in enumerate(chain):
+            if fi == 0 and k == 0:
+                continue  # the thumb's base joint sits inside the palm: no crease there
             d = J[ends[k]] - J[j]
             d = d / np.linalg.norm(d)
             s = (p - J[j]) @ d
@@ -171,8 +176,8 @@ def skin_albedo(
 
     # Freckles on the back of the hand and fingers.
     fr = noise(p * 420.0 + 11.0)
-    spots = _smooth(fr, 0.72 - 0.2 * ident.freckles, 0.8 - 0.2 * ident.freckles) * dorsal
-    base *= 1 - 0.28 * ident.freckles * spots[:, None] * np.array([0.7, 1.0, 1.15])
+    spots = _smooth(fr, 0.86 - 0.12 * ident.freckles, 0.92 - 0.12 * ident.freckles) * dorsal
+    base *= 1 - 0.22 * ident.freckles * spots[:, None] * np.array([0.7, 1.0, 1.15])
     # Faint bluish veins on the back of the hand (wrist-skinned region only).
     ridge = 1 - np.abs(noise.fbm(p * np.array([30.0, 90.0, 30.0]) + 5.0, octaves=2))
     vein = _smooth(ridge, 0.9, 0.98) * dorsal * _smooth(w[:, 0], 0.6, 0.9)
