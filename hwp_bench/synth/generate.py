@@ -92,9 +92,7 @@ def generate(
         )
         todo = [info for info in infos if not writer.has_capture(info.capture)]
         total = sum(int(num_frames or p.num_frames(i)) for i in todo)
-        bar = tqdm(
-            total=total, desc=f"HWP-Synth {root.name}", unit="frame", disable=not progress
-        )
+        bar = tqdm(total=total, desc=f"HWP-Synth {root.name}", unit="frame", disable=not progress)
         try:
             for info in todo:
                 scene = CaptureScene(info, p, seed, clean=clean, num_frames=num_frames, model=model)
@@ -144,4 +142,11 @@ def ensure_synth(
     done = read_captures(root, strict=False) if root.exists() else {}
     if all(info.capture in done for info in infos):
         return root
-    return generate(root, preset=p, seed=seed, clean=clean, captures=[i.capture for i in infos], progress=progress)
+    return generate(
+        root,
+        preset=p,
+        seed=seed,
+        clean=clean,
+        captures=[i.capture for i in infos],
+        progress=progress,
+    )

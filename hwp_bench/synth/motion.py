@@ -234,9 +234,18 @@ class HandTrack:
 
 
 def make_track(
-    rng: np.random.Generator, hand: MotifHand, num_frames: int, test_start: int, tempo: float
+    rng: np.random.Generator,
+    hand: MotifHand,
+    num_frames: int,
+    test_start: int,
+    tempo: float,
+    *,
+    test: bool = False,
 ) -> HandTrack:
-    """Random keyframes for one hand: training pool before the test clip, test pool inside."""
+    """Random keyframes for one hand from the training pool, or (``test``) from the test pool
+    with a wrist orientation offset never used in training. The scene switches from the
+    first to the second inside the validation frames, so training frames never see a test
+    keypose and the test clip never shows a training one."""
     times = [-tempo]
     t = -tempo
     while t < num_frames + 2 * tempo:
@@ -246,8 +255,8 @@ def make_track(
     ctrl, eul, tr = [], [], []
     prev = None
     test_off = np.array([0.25, -0.3, 0.2])  # a wrist orientation never used in training
-    for tk in times:
-        in_test = tk >= test_start
+    for _ in times:
+        in_test = test
         pool = hand.test if in_test else hand.train
         choices = [p for p in pool if p != prev] or list(pool)
         name = choices[rng.integers(len(choices))]

@@ -49,7 +49,9 @@ def box(sx: float, sy: float, sz: float) -> Geometry:
     for k, (n, u, v, hu, hv, hn) in enumerate(specs):
         n, u, v = np.array(n, float), np.array(u, float), np.array(v, float)
         c = n * hn
-        quad = np.array([c - u * hu - v * hv, c + u * hu - v * hv, c + u * hu + v * hv, c - u * hu + v * hv])
+        quad = np.array(
+            [c - u * hu - v * hv, c + u * hu - v * hv, c + u * hu + v * hv, c - u * hu + v * hv]
+        )
         # outward winding: (q1-q0) x (q2-q0) along n for OpenCV y-down is checked below
         if np.dot(np.cross(quad[1] - quad[0], quad[2] - quad[0]), n) < 0:
             quad = quad[::-1]
@@ -76,7 +78,10 @@ def cylinder(radius: float, length: float, segments: int = 16, caps: bool = True
     n_side = np.concatenate([ring, np.zeros((segments + 1, 1))], 1)
     vn = np.concatenate([n_side, n_side])
     vuv = np.concatenate(
-        [np.stack([ang / (2 * np.pi), np.zeros(segments + 1)], 1), np.stack([ang / (2 * np.pi), np.ones(segments + 1)], 1)]
+        [
+            np.stack([ang / (2 * np.pi), np.zeros(segments + 1)], 1),
+            np.stack([ang / (2 * np.pi), np.ones(segments + 1)], 1),
+        ]
     )
     s = segments + 1
     quads = np.array([[i, i + 1, s + i + 1, s + i] for i in range(segments)])
@@ -94,7 +99,9 @@ def cylinder(radius: float, length: float, segments: int = 16, caps: bool = True
             base = sum(len(v) for v in allv)
             centre = np.array([[0, 0, sign * length / 2]])
             allv.append(np.concatenate([centre, rim[:-1]]))
-            t = np.array([[base, base + 1 + i, base + 1 + (i + 1) % segments] for i in range(segments)])
+            t = np.array(
+                [[base, base + 1 + i, base + 1 + (i + 1) % segments] for i in range(segments)]
+            )
             pv = np.concatenate(allv)[t[0]]
             if np.dot(np.cross(pv[1] - pv[0], pv[2] - pv[0]), [0, 0, sign]) < 0:
                 t = t[:, ::-1]
@@ -120,7 +127,9 @@ def plane(sx: float, sy: float, nx: int = 1, ny: int = 1) -> Geometry:
     p = verts[tri[0]]
     if np.dot(np.cross(p[1] - p[0], p[2] - p[0]), [0, 0, -1]) < 0:
         tri = tri[:, ::-1]
-    return Geometry(verts, tri, uv[tri], np.broadcast_to(np.array([0, 0, -1.0]), (len(tri), 3, 3)).copy())
+    return Geometry(
+        verts, tri, uv[tri], np.broadcast_to(np.array([0, 0, -1.0]), (len(tri), 3, 3)).copy()
+    )
 
 
 def rotation(axis: np.ndarray, angle: float) -> np.ndarray:

@@ -105,7 +105,14 @@ class Blocks(Prop):
 
     def parts(self, t):
         off = np.array([0.045 * np.cos(t * 0.15), 0.03, 0.01])
-        return [(self.cube, self.tex[0], False), (self.small.transformed(P.rotation([1, 1, 0], 0.5 + 0.05 * t), off), self.tex[1], False)]
+        return [
+            (self.cube, self.tex[0], False),
+            (
+                self.small.transformed(P.rotation([1, 1, 0], 0.5 + 0.05 * t), off),
+                self.tex[1],
+                False,
+            ),
+        ]
 
 
 class Pen(Prop):
@@ -142,7 +149,10 @@ class StickerSheet(Prop):
         return h.pinch + np.array([0.025, 0.01, -0.01]), R
 
     def parts(self, t):
-        return [(self.sheet, self.tex, True), (self.sticker.transformed(np.eye(3), np.array([-0.05, 0.03, -0.004])), self.tex2, True)]
+        return [
+            (self.sheet, self.tex, True),
+            (self.sticker.transformed(np.eye(3), np.array([-0.05, 0.03, -0.004])), self.tex2, True),
+        ]
 
 
 class Bottle(Prop):
@@ -161,7 +171,10 @@ class Bottle(Prop):
         return h.centre + 0.03 * h.palm, R
 
     def parts(self, t):
-        return [(self.geo, self.tex, False), (self.cap.transformed(np.eye(3), np.array([0, 0, 0.07])), self.cap_tex, False)]
+        return [
+            (self.geo, self.tex, False),
+            (self.cap.transformed(np.eye(3), np.array([0, 0, 0.07])), self.cap_tex, False),
+        ]
 
 
 class Watch(Prop):
@@ -206,7 +219,10 @@ class Phone(Prop):
         n = self.strip.shape[1]
         off = int(self.speed * t) % (self.strip.shape[0] - n)
         scr = self.strip[off : off + n]
-        return [(self.body, self.body_tex, False), (self.screen.transformed(np.eye(3), np.array([0, 0, -0.0045])), scr, False)]
+        return [
+            (self.body, self.body_tex, False),
+            (self.screen.transformed(np.eye(3), np.array([0, 0, -0.0045])), scr, False),
+        ]
 
 
 class Cards(Prop):

@@ -98,7 +98,9 @@ def rotmat_to_axis_angle(R: np.ndarray) -> np.ndarray:
     R = np.asarray(R, dtype=np.float64)
     tr = np.clip((np.trace(R, axis1=-2, axis2=-1) - 1) / 2, -1.0, 1.0)
     ang = np.arccos(tr)
-    v = np.stack([R[..., 2, 1] - R[..., 1, 2], R[..., 0, 2] - R[..., 2, 0], R[..., 1, 0] - R[..., 0, 1]], -1)
+    v = np.stack(
+        [R[..., 2, 1] - R[..., 1, 2], R[..., 0, 2] - R[..., 2, 0], R[..., 1, 0] - R[..., 0, 1]], -1
+    )
     s = np.sin(ang)
     small = s < 1e-6
     axis = v / np.where(small, 1.0, 2 * s)[..., None]

@@ -175,16 +175,23 @@ class CaptureScene:
             weave = 1 + 0.06 * np.sin(xx * 200) * np.sin(yy * 200)
             self.sleeve = {
                 "start": float(r.uniform(0.05, 0.09)),
-                "tex": np.clip(col * weave[..., None] * (1 + 0.1 * mott[..., None]), 0, 1).astype(np.float32),
+                "tex": np.clip(col * weave[..., None] * (1 + 0.1 * mott[..., None]), 0, 1).astype(
+                    np.float32
+                ),
             }
         self.arm_geo = P.cylinder(1.0, 1.0, 18, caps=False)
 
         # Motion.
         r = rngs["motion"]
         self.tracks, self.extreme, self.base_rot, self.anchor = {}, {}, {}, {}
+        self.test_tracks = {}
+        self.val_start = bounds["validation"][0]
         for side in self.sides:
             mh = self.motif.hands[side]
             self.tracks[side] = make_track(r, mh, self.num_frames, self.test_start, tempo)
+            self.test_tracks[side] = make_track(
+                r, mh, self.num_frames, self.test_start, tempo, test=True
+            )
             self.extreme[side] = make_extreme_track(r, self.num_frames, tempo)
             self.base_rot[side] = _base_rotation(
                 self.rigs[side], mh.palm_to_camera, mh.roll, self.motif.pitch
@@ -275,6 +282,16 @@ class CaptureScene:
         out = {}
         for side in self.sides:
             ctrl, eul, tr = self.tracks[side].at(np.array(t))
+            # Hand over from training to test keyposes inside the validation frames.
+            w = float(
+                np.clip((t - self.val_start + 0.5) / max(self.test_start - self.val_start, 1), 0, 1)
+            )
+            if w > 0:
+                w = w * w * (3 - 2 * w)
+                tc, te, tt = self.test_tracks[side].at(np.array(t))
+                ctrl = (1 - w) * ctrl + w * tc
+                eul = (1 - w) * eul + w * te
+                tr = (1 - w) * tr + w * tt
             ectrl, eeul, _ = self.extreme[side].at(np.array(t))
             c = s["complex_pose"]
             ctrl = (1 - c) * ctrl + c * ectrl
@@ -291,7 +308,12 @@ class CaptureScene:
             trans = R_cam @ wrist + t_cam
             # The forearm follows the hand's orientation only halfway: the wrist bends.
             R_arm = R_cam @ _euler(0.5 * eul) @ self.base_rot[side]
-            out[side] = (pose, trans, -(R_arm @ self.rigs[side].finger_dir), R_arm @ self.rigs[side].across)
+            out[side] = (
+                pose,
+                trans,
+                -(R_arm @ self.rigs[side].finger_dir),
+                R_arm @ self.rigs[side].across,
+            )
         return out
 
     def hand_states(self, times) -> list[dict[str, HandState]]:
@@ -384,8 +406,15 @@ class CaptureScene:
             faces = self.faces[side]
             vn = vertex_normals(st.verts, faces)
             meshes.append(
-                Mesh(st.verts, faces, self.corner_uv[side], vn[faces], self.textures[side],
-                     f"hand_{side}", cull_back=True)  # fmt: skip
+                Mesh(
+                    st.verts,
+                    faces,
+                    self.corner_uv[side],
+                    vn[faces],
+                    self.textures[side],
+                    f"hand_{side}",
+                    cull_back=True,
+                )  # fmt: skip
             )
         frames = {
             side: HandFrame.from_joints(st.joints, PALM_SIGN[side], self.rigs[side].tips)
@@ -429,8 +458,17 @@ class CaptureScene:
             nrm = (nloc[..., 0:1] / ra) * a + (nloc[..., 1:2] / rb) * b
             nrm /= np.linalg.norm(nrm, axis=-1, keepdims=True)
             out.append(
-                Mesh(verts, g.faces, g.corner_uv, nrm, tex, "arm", double_sided=True,
-                     casts_shadow=shadow, depth_bias=0.04)
+                Mesh(
+                    verts,
+                    g.faces,
+                    g.corner_uv,
+                    nrm,
+                    tex,
+                    "arm",
+                    double_sided=True,
+                    casts_shadow=shadow,
+                    depth_bias=0.04,
+                )
             )
         return out
 
@@ -444,11 +482,15 @@ class CaptureScene:
         n = self.preset.blur_subframes
         return float(i) + e * (np.linspace(0, 1, n) - 0.5)
 
-    def render_frame(self, i: int) -> dict:
-        """Linear image, masks and exact states of frame ``i`` (before quantisation)."""
+    def render_frame(self, i: int, *, exposure: bool = True) -> dict:
+        """Linear image, masks and exact states of frame ``i`` (before quantisation).
+
+        ``exposure=False`` renders only the mid-exposure instant (no motion blur), for tests
+        and figures that compare a blurred frame with its sharp version.
+        """
         H = W = self.size
         ss = self.preset.ss
-        times = self.exposure_times(i)
+        times = self.exposure_times(i) if exposure else np.array([float(i)])
         s_mid = self.strengths(float(i))
         acc = np.zeros((H, W, 3))
         hand_cov = np.zeros((H, W))
@@ -525,14 +567,14 @@ class CaptureScene:
         lo, hi = J.min(0), J.max(0)
         c, half = (lo + hi) / 2, (hi - lo).max() / 2 * 1.5
         hands = {side: self.noisy_params(i, side, st, s) for side, st in r["hands"].items()}
-        exact = {
-            side: HandParams(st.pose, st.shape, st.trans) for side, st in r["hands"].items()
-        }
+        exact = {side: HandParams(st.pose, st.shape, st.trans) for side, st in r["hands"].items()}
         ann = {
             "occlusion_fraction": occ_frac,
             "illumination_gain": gain,
             "blur_length": r["blur_length"],
-            "clean": not active,
+            # Clean means no perturbation at all (exact zeros): such frames are identical,
+            # pixel for pixel, in the clean twin.
+            "clean": all(s[p] == 0.0 for p in PERTURBATIONS),
             "occluder_mask": r["occluder"].astype(np.float32),
             "visible_mask": r["visible"].astype(np.float32),
             "exact_hands": exact,

@@ -118,7 +118,9 @@ class ShadowMap:
         occ[inside] = self.depth[i[inside], j[inside]]
         # Slope-scaled bias: grazing surfaces need more to avoid self-shadow acne.
         cosl = np.abs(normals @ self.basis[2])
-        bias = self.texel * (1.5 + 2.0 * np.sqrt(np.maximum(1 - cosl**2, 0)) / np.maximum(cosl, 0.2))
+        bias = self.texel * (
+            1.5 + 2.0 * np.sqrt(np.maximum(1 - cosl**2, 0)) / np.maximum(cosl, 0.2)
+        )
         return (ls[:, 2] <= occ + bias).astype(np.float64)
 
 
@@ -144,9 +146,21 @@ def _shade_kernel(
             b2 = bary[i, j, 2]
             u = b0 * corner_uv[f, 0, 0] + b1 * corner_uv[f, 1, 0] + b2 * corner_uv[f, 2, 0]
             v = b0 * corner_uv[f, 0, 1] + b1 * corner_uv[f, 1, 1] + b2 * corner_uv[f, 2, 1]
-            n0 = b0 * corner_normals[f, 0, 0] + b1 * corner_normals[f, 1, 0] + b2 * corner_normals[f, 2, 0]
-            n1 = b0 * corner_normals[f, 0, 1] + b1 * corner_normals[f, 1, 1] + b2 * corner_normals[f, 2, 1]
-            n2 = b0 * corner_normals[f, 0, 2] + b1 * corner_normals[f, 1, 2] + b2 * corner_normals[f, 2, 2]
+            n0 = (
+                b0 * corner_normals[f, 0, 0]
+                + b1 * corner_normals[f, 1, 0]
+                + b2 * corner_normals[f, 2, 0]
+            )
+            n1 = (
+                b0 * corner_normals[f, 0, 1]
+                + b1 * corner_normals[f, 1, 1]
+                + b2 * corner_normals[f, 2, 1]
+            )
+            n2 = (
+                b0 * corner_normals[f, 0, 2]
+                + b1 * corner_normals[f, 1, 2]
+                + b2 * corner_normals[f, 2, 2]
+            )
             nn = np.sqrt(n0 * n0 + n1 * n1 + n2 * n2)
             if nn > 1e-20:
                 n0 /= nn
@@ -264,7 +278,13 @@ def render(
 
 
 def render_reference(
-    meshes: list[Mesh], K: np.ndarray, width: int, height: int, light: Light, *, ss: int = 2,
+    meshes: list[Mesh],
+    K: np.ndarray,
+    width: int,
+    height: int,
+    light: Light,
+    *,
+    ss: int = 2,
     shadow_res: int = 256,
 ) -> dict[str, np.ndarray]:
     """Vectorised numpy version of :func:`render` (same maths, no numba): the test oracle."""

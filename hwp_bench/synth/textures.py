@@ -78,7 +78,9 @@ def bottle(rng: np.random.Generator, size: int = 64) -> np.ndarray:
     x, y = _grid(size, size)
     tex = np.broadcast_to(srgb_to_linear(np.array([0.93, 0.93, 0.9])), (size, size, 3)).copy()
     label = (y > 0.3) & (y < 0.75)
-    col = srgb_to_linear(np.array([[0.2, 0.5, 0.8], [0.9, 0.5, 0.6], [0.3, 0.7, 0.4]][rng.integers(3)]))
+    col = srgb_to_linear(
+        np.array([[0.2, 0.5, 0.8], [0.9, 0.5, 0.6], [0.3, 0.7, 0.4]][rng.integers(3)])
+    )
     tex[label] = col
     tex[label & ((y * 30) % 1 < 0.25) & (np.abs(x - 0.5) < 0.2)] = 0.9
     tex[y > 0.9] = srgb_to_linear(np.array([0.15, 0.15, 0.2]))
@@ -124,8 +126,10 @@ def phone_screen(rng: np.random.Generator, size: int = 128) -> np.ndarray:
         thumb = (y > y0 + 0.01) & (y < y0 + 0.055) & (x > 0.06) & (x < 0.34)
         tex[thumb] = srgb_to_linear(rng.uniform(0.1, 0.9, 3))
         for k in range(3):
-            line = (np.abs(y - (y0 + 0.018 + 0.014 * k)) < 0.003) & (x > 0.4) & (
-                x < 0.9 - 0.15 * rng.uniform()
+            line = (
+                (np.abs(y - (y0 + 0.018 + 0.014 * k)) < 0.003)
+                & (x > 0.4)
+                & (x < 0.9 - 0.15 * rng.uniform())
             )
             tex[line] = 0.15
     return tex.astype(np.float32)
