@@ -24,6 +24,8 @@ app = typer.Typer(
 app.add_typer(_hand.app, name="hand", help="Hand models: inspect and render.")
 app.add_typer(_data.app, name="data", help="Datasets: HWP-Synth, HWP export, conversion, info.")
 app.command("run")(_run.run)
+app.command("methods")(_run.methods)
+app.command("test-method")(_run.test_method)
 
 
 @app.command("version")
