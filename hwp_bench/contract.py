@@ -86,6 +86,7 @@ def check_method(
     train_frames: int | None = 8,
     test_frames: int = 3,
     protocol: str = "hwp-v1",
+    metrics: Sequence[str] | None = None,
     seed: int = 0,
     echo: Callable[[str], None] = print,
 ) -> list[Check]:
@@ -177,10 +178,10 @@ def check_method(
             proto = get_protocol(protocol)
             direct = {}
             for frame, (color, alpha) in zip(state["test"], state["renders"], strict=True):
-                scores = proto.score_frame(color, alpha, frame)
+                scores = proto.score_frame(color, alpha, frame, metrics=metrics)
                 direct[int(frame.index)] = {k: float(v) for k, v in scores.items()}
                 write_frame(tmp / "renders", frame.index, color, alpha)
-            again, _, _ = score_renders(proto, state["test"], tmp / "renders")
+            again, _, _ = score_renders(proto, state["test"], tmp / "renders", metrics)
             if again != direct:
                 raise AssertionError(f"in memory {direct} != from disk {again}")
             means = {

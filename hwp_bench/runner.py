@@ -57,6 +57,7 @@ class Job:
     dataset: str = "synth"  # the user's name for it: part of the run's identity
     dataset_path: str | None = None  # the resolved folder, when the parent resolved it once
     protocol: str = DEFAULT_PROTOCOL
+    metrics: tuple[str, ...] | None = None  # None: the protocol's metrics (psnr, ssim, lpips)
     out: str = "runs"
     threads: int = 1  # torch intra-op threads for this job
     checkpoint_every: int | None = None  # iterations; None: about 10 checkpoints per fit
@@ -459,7 +460,9 @@ def _jsonable(v) -> bool:
         return False
 
 
-def score_renders(protocol, test_frames, renders_dir) -> tuple[dict[int, dict], str, str]:
+def score_renders(
+    protocol, test_frames, renders_dir, metrics=None
+) -> tuple[dict[int, dict], str, str]:
     """Score the saved renders (as a re-scorer would read them) against the frames.
 
     Returns per-frame metrics keyed by frame index and the SHA-256 of predictions and ground
@@ -472,7 +475,7 @@ def score_renders(protocol, test_frames, renders_dir) -> tuple[dict[int, dict], 
     items = []
     for frame in test_frames:
         color, alpha = read_frame(renders_dir, frame.index)
-        scores = protocol.score_frame(color, alpha, frame)
+        scores = protocol.score_frame(color, alpha, frame, metrics=metrics)
         per_frame[int(frame.index)] = {k: float(v) for k, v in scores.items()}
         items.append((frame.index, color, alpha))
     return per_frame, hash_predictions(items), hash_ground_truth(test_frames)
@@ -483,7 +486,7 @@ def _score(job, info, config, chash, test_frames, renders_dir, render_info, logg
     from hwp_bench.results import build_result, write_result
 
     protocol = get_protocol(job.protocol)
-    per_frame, pred_sha, gt_sha = score_renders(protocol, test_frames, renders_dir)
+    per_frame, pred_sha, gt_sha = score_renders(protocol, test_frames, renders_dir, job.metrics)
     fit = render_info.get("fit") or {}
     timings = {"render_s_per_frame": render_info["render_seconds_per_frame"]}
     if fit.get("fit_seconds") is not None:
@@ -515,6 +518,7 @@ def _score(job, info, config, chash, test_frames, renders_dir, render_info, logg
         frame_tags={int(f.index): list(f.tags or []) for f in test_frames},
         frames_expected=len(test_frames),
         timings=timings,
+        metrics=job.metrics,
         peak_memory=_peak_memory(),
         extra={
             "run": job.run_name(),
@@ -616,7 +620,7 @@ def format_table(summary: RunSummary, *, title: str = "") -> str:
             else (f"mean ({len(scored)}/{len(summary.rows)})")
         )
         body.append([label, *[cell(mean_row, n) for n in summary.metrics], "", ""])
-    text = tabulate(body, headers=headers, tablefmt="github", disablenumparse=True)
+    text = tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
     return f"{title}\n{text}" if title else text
 
 

@@ -60,6 +60,9 @@ def run(
     protocol: str = typer.Option(
         "hwp-v1", "--protocol", help="Evaluation protocol: hwp-v1 | wildghand-paper"
     ),
+    metrics: str = typer.Option(
+        "", "--metrics", help="Comma-separated subset of the protocol's metrics (default: all)"
+    ),
     overrides: list[str] = typer.Option(
         [], "--set", help="Config override key=value (repeatable; dotted keys nest)"
     ),
@@ -98,9 +101,13 @@ def run(
     try:
         from hwp_bench.metrics import get_protocol
 
-        get_protocol(protocol)
+        proto = get_protocol(protocol)
     except KeyError as exc:
         _fail(str(exc.args[0] if exc.args else exc))
+    metric_list = tuple(m.strip() for m in metrics.split(",") if m.strip()) or None
+    unknown = [m for m in metric_list or () if m not in proto.metrics]
+    if unknown:
+        _fail(f"--metrics: {', '.join(unknown)} not in {protocol}'s {', '.join(proto.metrics)}")
     try:
         from hwp_bench.data import captures_for
 
@@ -133,6 +140,7 @@ def run(
         dataset=dataset,
         dataset_path=str(folder),
         protocol=protocol,
+        metrics=metric_list,
         out=out,
         threads=job_threads,
         checkpoint_every=checkpoint_every or None,
@@ -248,6 +256,7 @@ def test_method(
     ),
     test_frames: int = typer.Option(3, "--test-frames", help="Render this many test frames"),
     protocol: str = typer.Option("hwp-v1", "--protocol"),
+    metrics: str = typer.Option("", "--metrics", help="Comma-separated subset of metrics"),
 ) -> None:
     """Check NAME against the method contract: fit, render, save, load, render again gives
     identical images; re-scoring saved renders reproduces the metrics. Exit 1 on a failure."""
@@ -263,6 +272,7 @@ def test_method(
         train_frames=train_frames or None,
         test_frames=test_frames,
         protocol=protocol,
+        metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()) or None,
         echo=typer.echo,
     )
     failed = [c for c in checks if not c.ok]
