@@ -10,7 +10,9 @@ from __future__ import annotations
 import typer
 
 from hwp_bench.cli import data as _data
+from hwp_bench.cli import eval as _eval
 from hwp_bench.cli import hand as _hand
+from hwp_bench.cli import results as _results
 from hwp_bench.cli import run as _run
 
 app = typer.Typer(
@@ -26,6 +28,8 @@ app.add_typer(_data.app, name="data", help="Datasets: HWP-Synth, HWP export, con
 app.command("run")(_run.run)
 app.command("methods")(_run.methods)
 app.command("test-method")(_run.test_method)
+app.command("eval")(_eval.eval_cmd)
+app.add_typer(_results.app, name="results", help="Result files: verify, tables, reports.")
 
 
 @app.command("version")

@@ -49,8 +49,9 @@ def write_tiny_dataset(root: Path, captures=("capture00", "capture04"), n: int =
 
     writer = DatasetWriter(root, name="tiny", description="runner test data")
     for capture in captures:
-        writer.write_capture(capture, tiny_frames(capture, n), num_frames=n,
-                             hand_type=HAND_TYPE[capture])
+        writer.write_capture(
+            capture, tiny_frames(capture, n), num_frames=n, hand_type=HAND_TYPE[capture]
+        )
     writer.finalize()
     return root
 

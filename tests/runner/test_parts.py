@@ -118,14 +118,17 @@ def test_methods_lists_status_and_hand_types(toy_plugin):
     assert code == 0
     rows = {r["id"]: r for r in json.loads(text)}
     assert rows["toy-mean"]["available"] and rows["toy-mean"]["info"]["hand_types"] == [
-        "single", "inter"]
+        "single",
+        "inter",
+    ]
     assert "mean-color" in rows and "wildghand" in rows
     code, text = cli("methods")
     assert code == 0 and "toy-mean" in text and "available" in text
 
 
-def test_test_method_passes_a_good_plugin_and_catches_a_bad_one(tiny_dataset, toy_plugin,
-                                                               tmp_path, monkeypatch):
+def test_test_method_passes_a_good_plugin_and_catches_a_bad_one(
+    tiny_dataset, toy_plugin, tmp_path, monkeypatch
+):
     args = ["--dataset", tiny_dataset, "--metrics", "psnr,ssim"]
     code, text = cli("test-method", "toy-mean", *args)
     assert code == 0, text

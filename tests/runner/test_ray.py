@@ -26,8 +26,22 @@ def _results(out):
 
 @pytest.mark.slow
 def test_ray_and_local_write_identical_results(tiny_dataset, toy_plugin, tmp_path):
-    common = ["run", "--method", "toy-mean", "--split", "all", "--dataset", str(tiny_dataset),
-              "--seeds", "0,1", "--metrics", "psnr,ssim", "--no-progress", "--cpus", "2"]
+    common = [
+        "run",
+        "--method",
+        "toy-mean",
+        "--split",
+        "all",
+        "--dataset",
+        str(tiny_dataset),
+        "--seeds",
+        "0,1",
+        "--metrics",
+        "psnr,ssim",
+        "--no-progress",
+        "--cpus",
+        "2",
+    ]
     res = CliRunner().invoke(app, [*common, "--executor", "local", "--out", str(tmp_path / "l")])
     assert res.exit_code == 0, res.output
     res = CliRunner().invoke(app, [*common, "--executor", "ray", "--out", str(tmp_path / "r")])
@@ -35,8 +49,14 @@ def test_ray_and_local_write_identical_results(tiny_dataset, toy_plugin, tmp_pat
     local, ray_ = _results(tmp_path / "l"), _results(tmp_path / "r")
     assert len(local) == 4 and local == ray_
     for sub in ("renders", "checkpoints"):
-        a = sorted(p.relative_to(tmp_path / "l").as_posix()
-                   for p in (tmp_path / "l").glob(f"*/{sub}/**/*") if p.is_file())
-        b = sorted(p.relative_to(tmp_path / "r").as_posix()
-                   for p in (tmp_path / "r").glob(f"*/{sub}/**/*") if p.is_file())
+        a = sorted(
+            p.relative_to(tmp_path / "l").as_posix()
+            for p in (tmp_path / "l").glob(f"*/{sub}/**/*")
+            if p.is_file()
+        )
+        b = sorted(
+            p.relative_to(tmp_path / "r").as_posix()
+            for p in (tmp_path / "r").glob(f"*/{sub}/**/*")
+            if p.is_file()
+        )
         assert a == b and a

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 from typer.testing import CliRunner
 
 from hwp_bench.cli import app
@@ -26,15 +25,25 @@ def cli(*args):
 
 
 def results_of(out: Path) -> dict[str, dict]:
-    return {
-        p.name: json.loads(p.read_text()) for p in sorted(out.glob("*/results/*.json"))
-    }
+    return {p.name: json.loads(p.read_text()) for p in sorted(out.glob("*/results/*.json"))}
 
 
 def test_inline_run_writes_everything_then_skips(tiny_dataset, toy_plugin, tmp_path):
     out = tmp_path / "runs"
-    code, text = cli("run", "--method", "toy-mean", "--split", "all", "--dataset", tiny_dataset,
-                     "--executor", "inline", "--out", out, *FAST)
+    code, text = cli(
+        "run",
+        "--method",
+        "toy-mean",
+        "--split",
+        "all",
+        "--dataset",
+        tiny_dataset,
+        "--executor",
+        "inline",
+        "--out",
+        out,
+        *FAST,
+    )
     assert code == 0, text
     # Only the captures the folder holds run; the table has a row each and the mean.
     rows = [line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ")]
@@ -45,8 +54,14 @@ def test_inline_run_writes_everything_then_skips(tiny_dataset, toy_plugin, tmp_p
     for capture in ("capture00", "capture04"):
         renders = run_dir / "renders" / capture
         names = sorted(p.name for p in renders.iterdir())
-        assert names == ["00018.alpha.npy", "00018.npy", "00018.png",
-                         "00019.alpha.npy", "00019.npy", "00019.png"]
+        assert names == [
+            "00018.alpha.npy",
+            "00018.npy",
+            "00018.png",
+            "00019.alpha.npy",
+            "00019.npy",
+            "00019.png",
+        ]
         color = np.load(renders / "00018.npy")
         assert color.dtype == np.float32 and color.shape == (40, 40, 3)
         assert (run_dir / "logs" / f"{capture}.log").read_text().count("fit done") == 1
@@ -61,16 +76,43 @@ def test_inline_run_writes_everything_then_skips(tiny_dataset, toy_plugin, tmp_p
     stamp = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
 
     t0 = time.perf_counter()
-    code, text2 = cli("run", "--method", "toy-mean", "--split", "all", "--dataset",
-                      tiny_dataset, "--executor", "inline", "--out", out, *FAST)
+    code, text2 = cli(
+        "run",
+        "--method",
+        "toy-mean",
+        "--split",
+        "all",
+        "--dataset",
+        tiny_dataset,
+        "--executor",
+        "inline",
+        "--out",
+        out,
+        *FAST,
+    )
     assert code == 0 and time.perf_counter() - t0 < 5
     assert "skipped  capture00" in text2 and "skipped  capture04" in text2
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == stamp
 
     # Another protocol re-scores the saved renders without fitting again.
-    code, text3 = cli("run", "--method", "toy-mean", "--split", "capture00", "--dataset",
-                      tiny_dataset, "--executor", "inline", "--out", out,
-                      "--protocol", "wildghand-paper", "--metrics", "psnr", "--no-progress")
+    code, text3 = cli(
+        "run",
+        "--method",
+        "toy-mean",
+        "--split",
+        "capture00",
+        "--dataset",
+        tiny_dataset,
+        "--executor",
+        "inline",
+        "--out",
+        out,
+        "--protocol",
+        "wildghand-paper",
+        "--metrics",
+        "psnr",
+        "--no-progress",
+    )
     assert code == 0, text3
     assert (run_dir / "results" / "capture00.wildghand-paper.json").is_file()
     assert (run_dir / "logs" / "capture00.log").read_text().count("fit done") == 1
@@ -79,8 +121,22 @@ def test_inline_run_writes_everything_then_skips(tiny_dataset, toy_plugin, tmp_p
 def test_failed_capture_is_reported_and_others_go_on(tiny_dataset, toy_plugin, tmp_path):
     out, flag = tmp_path / "runs", tmp_path / "fail"
     Path(f"{flag}.capture04").touch()
-    args = ["run", "--method", "toy-mean", "--split", "all", "--dataset", tiny_dataset,
-            "--executor", "inline", "--out", out, "--set", f"fail_flag={flag}", *FAST]
+    args = [
+        "run",
+        "--method",
+        "toy-mean",
+        "--split",
+        "all",
+        "--dataset",
+        tiny_dataset,
+        "--executor",
+        "inline",
+        "--out",
+        out,
+        "--set",
+        f"fail_flag={flag}",
+        *FAST,
+    ]
     code, text = cli(*args)
     assert code == 1, text
     assert "failed  capture04 seed 0: RuntimeError: asked to fail on capture04" in text
@@ -100,9 +156,24 @@ def test_failed_capture_is_reported_and_others_go_on(tiny_dataset, toy_plugin, t
 
 def test_local_executor_isolates_a_crashed_process(tiny_dataset, toy_plugin, tmp_path):
     out = tmp_path / "runs"
-    code, text = cli("run", "--method", "toy-mean", "--split", "all", "--dataset", tiny_dataset,
-                     "--executor", "local", "--cpus", "2", "--out", out,
-                     "--set", "crash_capture=capture00", *FAST)
+    code, text = cli(
+        "run",
+        "--method",
+        "toy-mean",
+        "--split",
+        "all",
+        "--dataset",
+        tiny_dataset,
+        "--executor",
+        "local",
+        "--cpus",
+        "2",
+        "--out",
+        out,
+        "--set",
+        "crash_capture=capture00",
+        *FAST,
+    )
     assert code == 1, text
     assert "failed  capture00 seed 0: worker process died (killed by signal 9)" in text
     assert "done  capture04" in text
@@ -112,12 +183,31 @@ def test_local_executor_isolates_a_crashed_process(tiny_dataset, toy_plugin, tmp
 def test_killed_run_resumes_from_its_checkpoint(tiny_dataset, toy_plugin, tmp_path):
     out = tmp_path / "runs"
     n = 60
-    args = ["run", "--method", "toy-mean", "--split", "capture00", "--dataset",
-            str(tiny_dataset), "--executor", "inline", "--out", str(out), "--set",
-            f"iterations={n}", "--set", "sleep=0.04", "--checkpoint-every", "5", *FAST]
+    args = [
+        "run",
+        "--method",
+        "toy-mean",
+        "--split",
+        "capture00",
+        "--dataset",
+        str(tiny_dataset),
+        "--executor",
+        "inline",
+        "--out",
+        str(out),
+        "--set",
+        f"iterations={n}",
+        "--set",
+        "sleep=0.04",
+        "--checkpoint-every",
+        "5",
+        *FAST,
+    ]
     proc = subprocess.Popen(
         [sys.executable, "-c", "from hwp_bench.cli import main; main()", *args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     state = None
     deadline = time.monotonic() + 60
@@ -144,9 +234,10 @@ def test_killed_run_resumes_from_its_checkpoint(tiny_dataset, toy_plugin, tmp_pa
     (result,) = results_of(out).values()
     resumed = result["extra"]["resumed_from_step"]
     assert resumed is not None and 10 <= resumed < n
-    assert f"resumed from checkpoint at step {resumed}/{n}" in (
-        run_dir / "logs" / "capture00.log"
-    ).read_text()
+    assert (
+        f"resumed from checkpoint at step {resumed}/{n}"
+        in (run_dir / "logs" / "capture00.log").read_text()
+    )
     # Every step ran exactly once in the surviving state: 0 + 1 + ... + (n - 1).
     assert result["extra"]["diagnostics"] == {"step_sum": n * (n - 1) // 2}
 
