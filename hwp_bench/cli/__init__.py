@@ -12,8 +12,10 @@ import typer
 from hwp_bench.cli import data as _data
 from hwp_bench.cli import eval as _eval
 from hwp_bench.cli import hand as _hand
+from hwp_bench.cli import leaderboard as _leaderboard
 from hwp_bench.cli import results as _results
 from hwp_bench.cli import run as _run
+from hwp_bench.cli import submit as _submit
 
 app = typer.Typer(
     name="hwp-bench",
@@ -30,6 +32,8 @@ app.command("methods")(_run.methods)
 app.command("test-method")(_run.test_method)
 app.command("eval")(_eval.eval_cmd)
 app.add_typer(_results.app, name="results", help="Result files: verify, tables, reports.")
+app.add_typer(_submit.app, name="submit", help="Leaderboard submissions: pack, check, upload.")
+app.add_typer(_leaderboard.app, name="leaderboard", help="Leaderboard server, admin, site.")
 
 
 @app.command("version")
