@@ -417,9 +417,8 @@ def _fit(job, cls, config, ckpt_dir, found, logger):
 def _render_all(job, method, test_frames, renders_dir, logger) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
-    from hwp_bench.renders import ArrayDigest, as_alpha, as_color, write_frame
+    from hwp_bench.renders import as_alpha, as_color, write_frame
 
-    digest = ArrayDigest()
     seconds = []
     for frame in tqdm(
         test_frames,
@@ -438,18 +437,42 @@ def _render_all(job, method, test_frames, renders_dir, logger) -> dict[str, Any]
             )
         alpha = as_alpha(out.get("alpha"), color.shape[:2])
         write_frame(renders_dir, frame.index, color, alpha)
-        digest.update(color)
-        digest.update(alpha)
     logger.info("rendered %d frames, %.3f s/frame", len(seconds), float(np.median(seconds)))
-    diag = {}
-    with contextlib.suppress(Exception):
-        diag = {k: v for k, v in (method.diagnostics() or {}).items() if _jsonable(v)}
     return {
         "count": len(test_frames),
         "render_seconds_per_frame": float(np.mean(seconds)),
-        "predictions_sha256": digest.hexdigest(),
-        "diagnostics": diag,
+        "diagnostics": _save_diagnostics(method, renders_dir.parent.parent, job.capture, logger),
     }
+
+
+def _save_diagnostics(method, run_dir: Path, capture: str, logger) -> dict[str, Any]:
+    """JSON-able diagnostics go into the result file; arrays into ``diagnostics/<capture>.npz``.
+
+    Diagnostics are extras (WildGHand's temporal weights, PAO masks): a method whose
+    ``diagnostics()`` fails still gets its renders scored, and the log says why.
+    """
+    try:
+        diag = dict(method.diagnostics() or {})
+    except Exception as exc:
+        logger.warning("diagnostics() failed: %s: %s", type(exc).__name__, exc)
+        return {}
+    scalars, arrays = {}, {}
+    for key, value in diag.items():
+        if hasattr(value, "detach"):
+            value = value.detach().cpu().numpy()
+        if isinstance(value, np.ndarray):
+            arrays[str(key)] = value
+        elif _jsonable(value):
+            scalars[str(key)] = value
+        else:
+            logger.warning("diagnostic %r is neither JSON nor an array: not saved", key)
+    if arrays:
+        from hwp_bench.io import atomic_path
+
+        with atomic_path(run_dir / "diagnostics" / f"{capture}.npz") as tmp:
+            np.savez_compressed(tmp, **arrays)
+        logger.info("saved diagnostics arrays: %s", ", ".join(sorted(arrays)))
+    return scalars
 
 
 def _jsonable(v) -> bool:

@@ -114,7 +114,7 @@ TOY_PLUGIN = textwrap.dedent(
             self.step_sum = int(state["step_sum"])
 
         def diagnostics(self):
-            return {"step_sum": self.step_sum}
+            return {"step_sum": self.step_sum, "color": np.asarray(self.color)}
     '''
 )
 

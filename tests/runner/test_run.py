@@ -73,6 +73,10 @@ def test_inline_run_writes_everything_then_skips(tiny_dataset, toy_plugin, tmp_p
     # The toy learns the disc colour (0.8, 0.3, 0.2) + noise: high PSNR inside the mask.
     assert r["means"]["psnr"] > 20
     assert r["timings"]["fit_s"] > 0 and r["extra"]["diagnostics"] == {"step_sum": 66}
+    with np.load(run_dir / "diagnostics" / "capture00.npz") as diag:  # arrays go beside
+        np.testing.assert_allclose(
+            diag["color"], np.load(run_dir / "renders/capture00/00018.npy")[0, 0], rtol=1e-6
+        )
     stamp = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
 
     t0 = time.perf_counter()
