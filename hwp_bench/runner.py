@@ -223,6 +223,44 @@ def run_job(job: Job) -> dict[str, Any]:
     outcome.update(run=run_dir.name, result=str(job.result_path()))
     if _result_is_current(job):
         return {**outcome, "status": "skipped", "seconds": time.perf_counter() - t0}
+    with _job_lock(run_dir, job.capture) as locked:
+        if not locked:
+            return {
+                **outcome,
+                "status": "failed",
+                "error": "another process is running this job right now (its lock is held); "
+                "wait for it or stop it, then rerun",
+                "seconds": time.perf_counter() - t0,
+            }
+        outcome = _run_locked(job, run_dir, outcome)
+    outcome["seconds"] = time.perf_counter() - t0
+    return outcome
+
+
+@contextlib.contextmanager
+def _job_lock(run_dir: Path, capture: str):
+    """An exclusive advisory lock per job, released by the OS if the process dies, so that a
+    rerun never trains into the checkpoint folder of a job that is still running."""
+    import fcntl
+
+    path = run_dir / "locks" / f"{capture}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _run_locked(job: Job, run_dir: Path, outcome: dict[str, Any]) -> dict[str, Any]:
+    outcome = dict(outcome)
+    if _result_is_current(job):  # finished by another process while we waited to start
+        return {**outcome, "status": "skipped"}
     logger = _job_logger(job, run_dir)
     failed_marker = run_dir / "status" / f"{job.capture}.failed.json"
     try:
@@ -245,7 +283,6 @@ def run_job(job: Job) -> dict[str, Any]:
         for h in list(logger.handlers):
             logger.removeHandler(h)
             h.close()
-    outcome["seconds"] = time.perf_counter() - t0
     return outcome
 
 

@@ -252,3 +252,23 @@ def test_killed_run_resumes_from_its_checkpoint(tiny_dataset, toy_plugin, tmp_pa
     (uninterrupted,) = results_of(fresh).values()
     assert uninterrupted["frames"] == result["frames"]
     assert uninterrupted["hashes"] == result["hashes"]
+
+
+def test_a_job_that_is_running_elsewhere_is_not_started_twice(tiny_dataset, toy_plugin, tmp_path):
+    from hwp_bench.runner import Job, _job_lock, run_job
+
+    job = Job(
+        method="toy-mean",
+        capture="capture00",
+        dataset=str(tiny_dataset),
+        out=str(tmp_path),
+        metrics=("psnr",),
+        progress=False,
+    )
+    with _job_lock(job.run_dir(), job.capture) as held:  # as another runner would hold it
+        assert held
+        outcome = run_job(job)
+        assert outcome["status"] == "failed" and "lock is held" in outcome["error"]
+        assert not (job.run_dir() / "checkpoints").exists()
+    assert run_job(job)["status"] == "done"
+    assert run_job(job)["status"] == "skipped"
