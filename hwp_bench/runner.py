@@ -483,9 +483,11 @@ def _render_all(job, method, test_frames, renders_dir, logger) -> dict[str, Any]
 
 
 def _save_diagnostics(method, run_dir: Path, capture: str, logger) -> dict[str, Any]:
-    """JSON-able diagnostics go into the result file; arrays into ``diagnostics/<capture>.npz``.
+    """JSON-able diagnostics go into the result file (``extra.diagnostics``); arrays, and
+    dicts of arrays, into ``diagnostics/<capture>/arrays.npz``, with each 2-D map also as a
+    grey PNG (``<key>_<sub>.png``, scaled by its maximum) for the HTML report.
 
-    Diagnostics are extras (WildGHand's temporal weights, PAO masks): a method whose
+    Diagnostics are extras (WildGHand: per-frame omega, PAO weight maps): a method whose
     ``diagnostics()`` fails still gets its renders scored, and the log says why.
     """
     try:
@@ -493,23 +495,48 @@ def _save_diagnostics(method, run_dir: Path, capture: str, logger) -> dict[str, 
     except Exception as exc:
         logger.warning("diagnostics() failed: %s: %s", type(exc).__name__, exc)
         return {}
-    scalars, arrays = {}, {}
+    scalars: dict[str, Any] = {}
+    arrays: dict[str, np.ndarray] = {}
     for key, value in diag.items():
-        if hasattr(value, "detach"):
-            value = value.detach().cpu().numpy()
+        value = _as_array(value)
         if isinstance(value, np.ndarray):
             arrays[str(key)] = value
+        elif (
+            isinstance(value, dict)
+            and value
+            and all(isinstance(_as_array(v), np.ndarray) for v in value.values())
+        ):
+            for sub, v in value.items():
+                name = f"{key}_{int(sub):05d}" if str(sub).isdigit() else f"{key}_{sub}"
+                arrays[name] = _as_array(v)
         elif _jsonable(value):
             scalars[str(key)] = value
         else:
-            logger.warning("diagnostic %r is neither JSON nor an array: not saved", key)
+            logger.warning("diagnostic %r is neither JSON nor arrays: not saved", key)
     if arrays:
+        from PIL import Image
+
         from hwp_bench.io import atomic_path
 
-        with atomic_path(run_dir / "diagnostics" / f"{capture}.npz") as tmp:
+        folder = run_dir / "diagnostics" / capture
+        with atomic_path(folder / "arrays.npz") as tmp:
             np.savez_compressed(tmp, **arrays)
-        logger.info("saved diagnostics arrays: %s", ", ".join(sorted(arrays)))
+        for name, arr in arrays.items():
+            if arr.ndim == 2 and np.issubdtype(arr.dtype, np.number) and np.isfinite(arr).all():
+                top = float(arr.max())
+                img = np.clip(arr / top, 0, 1) if top > 0 else np.zeros_like(arr, np.float64)
+                with atomic_path(folder / f"{name}.png") as tmp:
+                    Image.fromarray(np.round(img * 255).astype(np.uint8), mode="L").save(
+                        tmp, format="PNG"
+                    )
+        logger.info("saved %d diagnostic arrays under %s", len(arrays), folder)
     return scalars
+
+
+def _as_array(value):
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return value
 
 
 def _jsonable(v) -> bool:

@@ -73,10 +73,15 @@ def test_inline_run_writes_everything_then_skips(tiny_dataset, toy_plugin, tmp_p
     # The toy learns the disc colour (0.8, 0.3, 0.2) + noise: high PSNR inside the mask.
     assert r["means"]["psnr"] > 20
     assert r["timings"]["fit_s"] > 0 and r["extra"]["diagnostics"] == {"step_sum": 66}
-    with np.load(run_dir / "diagnostics" / "capture00.npz") as diag:  # arrays go beside
-        np.testing.assert_allclose(
-            diag["color"], np.load(run_dir / "renders/capture00/00018.npy")[0, 0], rtol=1e-6
-        )
+    diag_dir = run_dir / "diagnostics" / "capture00"  # arrays go beside the results
+    with np.load(diag_dir / "arrays.npz") as diag:
+        first = np.load(run_dir / "renders/capture00/00018.npy")[0, 0]
+        np.testing.assert_allclose(diag["color"], first, rtol=1e-6)
+        assert np.array_equal(diag["pao_weight_00003"], np.eye(4))
+    assert sorted(p.name for p in diag_dir.glob("*.png")) == [
+        "pao_weight_00003.png",
+        "pao_weight_00011.png",
+    ]
     stamp = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
 
     t0 = time.perf_counter()
