@@ -114,6 +114,14 @@ def run(
         captures = captures_for(split)
     except ValueError as exc:
         _fail(f"--split: {exc}")
+    if "lpips" in (metric_list or proto.metrics):
+        # Fetch the LPIPS weights once here rather than in every worker at the same time.
+        from hwp_bench.metrics.lpips_weights import LpipsWeightsError, load_lpips_arrays
+
+        try:
+            load_lpips_arrays()
+        except LpipsWeightsError as exc:
+            _fail(f"{exc} (or score without LPIPS: --metrics psnr,ssim)")
     try:
         folder, present = prepare_dataset(dataset, captures)
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
