@@ -62,7 +62,13 @@ def eval_cmd(
             raise typer.Exit(2)
     extra_dirs = sorted(p.name for p in pred_dir.iterdir() if p.is_dir() and p.name not in captures)
     metrics = tuple(m for m in proto.metrics if not (no_lpips and m == "lpips"))
-    gt = {c: load_frames(dataset, c, split) for c in captures}
+    gt = {}
+    for c in captures:
+        try:
+            gt[c] = load_frames(dataset, c, split)
+        except (ValueError, OSError, RuntimeError) as exc:
+            typer.echo(f"cannot load the ground truth of {c} from {dataset!r}: {exc}", err=True)
+            raise typer.Exit(2) from None
     reports = [check_prediction_folder(pred_dir, c, gt[c]) for c in captures]
     bad = [
         r
