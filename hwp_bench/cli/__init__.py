@@ -16,6 +16,7 @@ from hwp_bench.cli import leaderboard as _leaderboard
 from hwp_bench.cli import results as _results
 from hwp_bench.cli import run as _run
 from hwp_bench.cli import submit as _submit
+from hwp_bench.cli import synth as _synth  # noqa: F401  (registers data synth/preview)
 from hwp_bench.cli import tables as _tables  # noqa: F401  (adds `results table`)
 
 app = typer.Typer(
