@@ -444,10 +444,12 @@ def read_table(root: str | os.PathLike, captures: Iterable[str], split: str, col
 
     from hwp_bench.data.schema import arrow_schema
 
+    root = Path(root)
+    have = read_captures(root, strict=False)
     tables = []
     for cap in captures:
-        for f in shard_files(root, cap, split):
-            tables.append(pq.read_table(f, columns=columns, memory_map=True))
+        for f in have[cap]["files"][split] if cap in have else []:
+            tables.append(pq.read_table(root / f, columns=columns, memory_map=True))
     if not tables:
         schema = arrow_schema()
         if columns is not None:

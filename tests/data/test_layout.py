@@ -197,3 +197,38 @@ def test_writer_rejects_bad_rows(tmp_path):
     assert summary.missing == [9] and summary.indices["test"] == []
     with pytest.raises(LayoutError, match="no hwp-bench dataset"):
         read_captures(tmp_path / "empty")
+
+
+def test_writer_accepts_loose_row_dicts(tmp_path):
+    """Generators may hand rows as dicts with arrays and HandParams instead of Frames."""
+    rows = []
+    for i in range(10):
+        rows.append(
+            {
+                "image": np.full((6, 8, 3), i / 10, np.float32),
+                "mask": np.ones((6, 8), np.float32),
+                "capture": "capture02",
+                "index": i,
+                "num_frames": 10,
+                "hand_type": "single",
+                "K": np.eye(3),
+                "right": HandParams(np.full(48, i), np.zeros(10), [0, 0, 1]),
+                "annotations": {
+                    "occlusion_fraction": 0.0,
+                    "illumination_gain": 2.0,
+                    "blur_length": 0.0,
+                    "clean": False,
+                    "extra": None,
+                },
+            }
+        )
+    w = DatasetWriter(tmp_path / "ds")
+    w.write_capture("capture02", rows, num_frames=10, hand_type="single", tags=["illumination"])
+    from hwp_bench.data import load_frames
+
+    got = load_frames(tmp_path / "ds", "capture02", "train")
+    assert len(got) == 8 and got[3].image.shape == (6, 8, 3)
+    assert got[3].image[0, 0, 0] == pytest.approx(round(0.3 * 255) / 255)
+    assert got[3].hands["right"].pose[0] == 3 and "left" not in got[3].hands
+    assert got[3].tags == ["illumination"] and got[3].annotations["illumination_gain"] == 2.0
+    assert got[3].t == pytest.approx(0.3)
