@@ -309,7 +309,20 @@ class DatasetWriter:
         return summary
 
     def finalize(self) -> Path:
-        """(Re)write the dataset card and the manifest from the captures written so far."""
+        """(Re)write the dataset card and the manifest from the captures written so far.
+
+        Serialised with a lock file, so processes writing different captures of one folder
+        in parallel cannot leave a card that misses a capture: each writes its
+        ``splits/<capture>.json`` before finalizing, and the last finalize sees them all.
+        """
+        import fcntl
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".hwp_dataset.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return self._finalize_locked()
+
+    def _finalize_locked(self) -> Path:
         from hwp_bench.data.card import render_card
 
         caps = read_captures(self.root, strict=False)

@@ -232,3 +232,27 @@ def test_writer_accepts_loose_row_dicts(tmp_path):
     assert got[3].hands["right"].pose[0] == 3 and "left" not in got[3].hands
     assert got[3].tags == ["illumination"] and got[3].annotations["illumination_gain"] == 2.0
     assert got[3].t == pytest.approx(0.3)
+
+
+def test_parallel_writers_of_one_folder_keep_every_capture(tmp_path):
+    """Captures written by several processes at once all end up in the card."""
+    import multiprocessing as mp
+
+    root = tmp_path / "ds"
+    caps = ["capture04", "capture05", "capture06", "capture07"]
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=_write_one, args=(root, c)) for c in caps]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    assert list(read_captures(root)) == caps
+    manifest = json.loads((root / "hwp_dataset.json").read_text())
+    assert sorted(manifest["captures"]) == caps and manifest["configs"]["inter"] == caps
+
+
+def _write_one(root, cap):
+    DatasetWriter(root).write_capture(
+        cap, toy_frames(cap, 10, "inter"), num_frames=10, hand_type="inter"
+    )
