@@ -176,9 +176,9 @@ MOTIFS: dict[str, Motif] = {
     }, tempo=10.0),
     "shuffling cards": Motif("shuffling cards", {
         "right": MotifHand(("card_hold", "pinch", "grip", "hold_flat"), ("relaxed", "tap"),
-                           (0.07, 0.05, 0.0), False, 1.2),
+                           (0.075, 0.07, 0.0), False, 0.55),
         "left": MotifHand(("card_hold", "pinch", "grip", "hold_flat"), ("relaxed", "tap"),
-                          (-0.07, 0.05, 0.0), False, -1.2),
+                          (-0.075, 0.07, 0.0), False, -0.55),
     }, tempo=8.0),
 }  # fmt: skip
 

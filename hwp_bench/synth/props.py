@@ -50,7 +50,9 @@ def _smooth(x, lo, hi):
 
 
 def _mesh(g: P.Geometry, tex: np.ndarray, double_sided: bool = False) -> Mesh:
-    return Mesh(g.verts, g.faces, g.corner_uv, g.corner_normals, tex, "object", double_sided)
+    # Objects are plastic, paper, metal, glass: a moderate glossy highlight.
+    return Mesh(g.verts, g.faces, g.corner_uv, g.corner_normals, tex, "object", double_sided,
+                specular=0.25, shininess=40.0)  # fmt: skip
 
 
 class Prop:

@@ -46,8 +46,9 @@ from hwp_bench.synth.spec import PERTURBATIONS, CaptureInfo, Preset
 
 STREAMS = ("identity", "motion", "schedule", "camera", "light", "props", "noise", "backdrop")
 # Depth of the hands: HWP's focal (5000/256 px per image pixel) makes a ~20 cm hand fill
-# about 75% of the image at 5.2 m, two hands side by side at 7.5 m.
-DEPTH = {"single": 5.2, "inter": 6.9}
+# about 80% of the image at 4.9 m; two hands side by side fill it at 6.3 m (HWP's images are
+# crops around the hands, so hands are large in them).
+DEPTH = {"single": 4.9, "inter": 6.3}
 BACKDROP_BEHIND = 0.30  # metres behind the hands
 
 
@@ -115,6 +116,7 @@ class CaptureScene:
         self.info = info
         self.preset = preset
         self.clean = clean
+        self.seed = int(seed)
         self.num_frames = int(num_frames or preset.num_frames(info))
         self.size = preset.size
         self.K = intrinsics(self.size, self.size)
@@ -414,6 +416,9 @@ class CaptureScene:
                     self.textures[side],
                     f"hand_{side}",
                     cull_back=True,
+                    wrap=0.35,
+                    specular=0.05,
+                    shininess=16.0,
                 )  # fmt: skip
             )
         frames = {
@@ -468,6 +473,9 @@ class CaptureScene:
                     double_sided=True,
                     casts_shadow=shadow,
                     depth_bias=0.04,
+                    wrap=0.35,
+                    specular=0.03,
+                    shininess=12.0,
                 )
             )
         return out
@@ -545,6 +553,17 @@ class CaptureScene:
             "exposure": float(times[-1] - times[0]),
         }
 
+    def develop(self, linear: np.ndarray, i: int) -> np.ndarray:
+        """Camera pipeline: lens vignetting, sRGB encoding, sensor noise (1.2/255, seeded by
+        frame: the clean twin gets the same grain), 8-bit quantisation."""
+        H, W = linear.shape[:2]
+        y, x = np.mgrid[0:H, 0:W]
+        r2 = ((x + 0.5 - W / 2) ** 2 + (y + 0.5 - H / 2) ** 2) / (0.5 * max(H, W)) ** 2
+        srgb = linear_to_srgb(linear * (1.0 - 0.12 * r2)[..., None])
+        rng = np.random.default_rng([self.seed, self.info.number, int(i), 0x6E01])
+        srgb = srgb + rng.normal(0.0, 1.2 / 255.0, srgb.shape)
+        return np.clip(np.rint(srgb * 255.0), 0, 255).astype(np.uint8)
+
     def noisy_params(self, i: int, side: str, exact: HandState, s: dict[str, float]) -> HandParams:
         nz = self.noise[side]
         k = 1.0 + max(s.values())
@@ -557,7 +576,7 @@ class CaptureScene:
     def frame(self, i: int) -> Frame:
         """Frame ``i`` as stored in the dataset (8-bit sRGB image, masks, annotations)."""
         r = self.render_frame(i)
-        img = np.clip(np.rint(linear_to_srgb(r["linear"]) * 255.0), 0, 255).astype(np.uint8)
+        img = self.develop(r["linear"], i)
         s = r["strengths"]
         total = float(r["mask"].sum())
         occ_frac = 0.0 if total <= 0 else float(np.clip(r["occluded"].sum() / total, 0, 1))

@@ -40,6 +40,9 @@ class Mesh:
     casts_shadow: bool = True
     depth_bias: float = 0.0  # added to this mesh's depth in the z-test only
     cull_back: bool = False  # drop back faces (open meshes: never show their inside)
+    wrap: float = 0.0  # wrap lighting (0 = Lambert): light bleeds past the terminator (skin)
+    specular: float = 0.0  # Blinn-Phong highlight strength (sheen of skin, plastic, glass)
+    shininess: float = 20.0
     extra: dict = field(default_factory=dict)
 
 
@@ -127,11 +130,12 @@ class ShadowMap:
 @numba.njit(cache=True, nogil=True)
 def _shade_kernel(
     face_id, bary, faces, verts, corner_uv, corner_normals, face_mesh, tex_flat, tex_off,
-    tex_h, tex_w, double_sided, kind_of_mesh, light_dir, light_col, ambient,
+    tex_h, tex_w, double_sided, kind_of_mesh, wrap, spec, shin, light_dir, light_col, ambient,
     use_shadow, sm_basis, sm_lo, sm_scale, sm_depth, sm_texel, color, kind_map,
 ):  # fmt: skip
     """Per covered pixel: interpolate UV, normal and position with the perspective-correct
-    barycentrics, bilinear albedo lookup, Lambert + ambient, shadow-map test."""
+    barycentrics, bilinear albedo lookup, (wrapped) Lambert + ambient + Blinn-Phong highlight,
+    shadow-map test."""
     H, W = face_id.shape
     res = sm_depth.shape[0]
     for i in range(H):
@@ -188,9 +192,20 @@ def _shade_kernel(
             y1 = min(y0 + 1, th - 1)
             fx = x - x0
             fy = y - y0
-            ndl = -(n0 * light_dir[0] + n1 * light_dir[1] + n2 * light_dir[2])
+            cosl = -(n0 * light_dir[0] + n1 * light_dir[1] + n2 * light_dir[2])
+            ndl = (cosl + wrap[m]) / (1.0 + wrap[m])
             if ndl < 0.0:
                 ndl = 0.0
+            hl = 0.0
+            if spec[m] > 0.0 and cosl > 0.0:
+                pn = np.sqrt(p0 * p0 + p1 * p1 + p2 * p2)
+                h0 = -light_dir[0] - p0 / pn
+                h1 = -light_dir[1] - p1 / pn
+                h2 = -light_dir[2] - p2 / pn
+                hn = np.sqrt(h0 * h0 + h1 * h1 + h2 * h2)
+                ndh = (n0 * h0 + n1 * h1 + n2 * h2) / max(hn, 1e-20)
+                if ndh > 0.0:
+                    hl = spec[m] * ndh ** shin[m]
             if use_shadow and ndl > 0.0:
                 lx = p0 * sm_basis[0, 0] + p1 * sm_basis[0, 1] + p2 * sm_basis[0, 2]
                 ly = p0 * sm_basis[1, 0] + p1 * sm_basis[1, 1] + p2 * sm_basis[1, 2]
@@ -203,13 +218,14 @@ def _shade_kernel(
                     bias = sm_texel * (1.5 + 2.0 * sinl / max(cosl, 0.2))
                     if lz > sm_depth[si, sj] + bias:
                         ndl = 0.0
+                        hl = 0.0
             for ch in range(3):
                 t00 = tex_flat[off + (y0 * tw + x0) * 3 + ch]
                 t01 = tex_flat[off + (y0 * tw + x1) * 3 + ch]
                 t10 = tex_flat[off + (y1 * tw + x0) * 3 + ch]
                 t11 = tex_flat[off + (y1 * tw + x1) * 3 + ch]
                 alb = (t00 * (1 - fx) + t01 * fx) * (1 - fy) + (t10 * (1 - fx) + t11 * fx) * fy
-                color[i, j, ch] = alb * (ambient[ch] + ndl * light_col[ch])
+                color[i, j, ch] = alb * (ambient[ch] + ndl * light_col[ch]) + hl * light_col[ch]
 
 
 def _concat(meshes: list[Mesh]):
@@ -259,6 +275,9 @@ def render(
     tex_w = np.array([t.shape[1] for t in texs], dtype=np.int64)
     ds = np.array([m.double_sided for m in meshes])
     kinds = np.array([KINDS.index(m.kind) for m in meshes], dtype=np.int64)
+    wrap = np.array([m.wrap for m in meshes], dtype=np.float64)
+    spec = np.array([m.specular for m in meshes], dtype=np.float64)
+    shin = np.array([m.shininess for m in meshes], dtype=np.float64)
     color = np.zeros((H, W, 3))
     kind_map = np.full((H, W), -1, dtype=np.int64)
     if smap is not None:
@@ -267,7 +286,8 @@ def render(
         sm = (False, np.eye(3), np.zeros(2), 1.0, np.zeros((1, 1)), 1.0)
     _shade_kernel(
         face_id, bary, faces, verts, corner_uv, corner_n, face_mesh, tex_flat, tex_off,
-        tex_h, tex_w, ds, kinds, light_dir, np.asarray(light.color, dtype=np.float64),
+        tex_h, tex_w, ds, kinds, wrap, spec, shin, light_dir,
+        np.asarray(light.color, dtype=np.float64),
         np.asarray(light.ambient, dtype=np.float64), *sm, color, kind_map,
     )  # fmt: skip
     out = {"color": color.reshape(height, ss, width, ss, 3).mean((1, 3)), "kind_map": kind_map}
@@ -325,11 +345,19 @@ def render_reference(
             flip = (n * p).sum(1) > 0
             n[flip] = -n[flip]
         albedo = sample_bilinear(m.texture, uv)
-        ndl = np.maximum(-(n @ light_dir), 0.0)
+        cosl = -(n @ light_dir)
+        ndl = np.maximum((cosl + m.wrap) / (1 + m.wrap), 0.0)
+        h = -light_dir[None, :] - p / np.linalg.norm(p, axis=1, keepdims=True)
+        ndh = (n * h).sum(1) / np.maximum(np.linalg.norm(h, axis=1), 1e-20)
+        hl = np.where((cosl > 0) & (ndh > 0), m.specular * np.maximum(ndh, 0) ** m.shininess, 0.0)
+        if m.specular == 0:
+            hl = np.zeros_like(ndl)
         if smap is not None:
-            ndl = ndl * smap.lit(p, n)
+            lit = smap.lit(p, n)
+            ndl = ndl * lit
+            hl = hl * lit
         shade = light.ambient[None, :] + ndl[:, None] * light.color[None, :]
-        color[sel] = albedo * shade
+        color[sel] = albedo * shade + hl[:, None] * light.color[None, :]
 
     color = color.reshape(height, ss, width, ss, 3).mean((1, 3))
     out = {"color": color}

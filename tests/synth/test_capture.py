@@ -208,3 +208,31 @@ def test_masks_agree_with_pixels():
     assert changed[vis > 0].all()
     # The amodal mask contains the visible one; hands-only coverage is >= what shows.
     assert (base["mask"] + 1e-12 >= vis).all()
+
+
+def test_ensure_synth_generates_once_and_names_the_folder(tmp_path, monkeypatch):
+    from hwp_bench.synth import ensure_synth
+
+    monkeypatch.setenv("HWP_HOME", str(tmp_path))
+    path = ensure_synth(preset="tiny", seed=5, captures=["capture00"], progress=False)
+    assert path == tmp_path / "datasets" / "hwp-synth-tiny-s5"
+    assert read_captures(path) and "capture00" in read_captures(path)
+    stamp = (path / "splits" / "capture00.json").stat().st_mtime_ns
+    assert ensure_synth(preset="tiny", seed=5, captures=["capture00"], progress=False) == path
+    assert (path / "splits" / "capture00.json").stat().st_mtime_ns == stamp  # not regenerated
+    twin = ensure_synth(preset="tiny", seed=5, clean=True, captures=["capture00"], progress=False)
+    assert twin.name == "hwp-synth-tiny-s5-clean"
+
+
+def test_two_hands_do_not_interpenetrate():
+    from hwp_bench.synth.scene import _segment_distance
+
+    sc = CaptureScene(CAPTURES["capture06"], get_preset("tiny"), 0, num_frames=N)
+    par = [0, 0, 1, 2, 0, 4, 5, 0, 7, 8, 0, 10, 11, 0, 13, 14]
+    for states in sc.hand_states(np.arange(N, dtype=float)):
+        segs = []
+        for side in ("right", "left"):
+            J = states[side].joints
+            segs.append((J[[par[j] for j in range(1, 16)]], J[1:16]))
+        d = _segment_distance(segs[0][0], segs[0][1], segs[1][0], segs[1][1])
+        assert d >= 0.02  # two finger radii apart, bone to bone

@@ -71,7 +71,8 @@ def _scene():
     )
     back = P.plane(3, 3).transformed(np.eye(3), np.array([0, 0, 2.6]))
     meshes = [
-        Mesh(box.verts, box.faces, box.corner_uv, box.corner_normals, tex, "hand_right"),
+        Mesh(box.verts, box.faces, box.corner_uv, box.corner_normals, tex, "hand_right",
+             wrap=0.3, specular=0.2, shininess=12.0),
         Mesh(cyl.verts, cyl.faces, cyl.corner_uv, cyl.corner_normals, tex[::-1], "object"),
         Mesh(back.verts, back.faces, back.corner_uv, back.corner_normals, tex[:, ::-1],
              "background", casts_shadow=False),
