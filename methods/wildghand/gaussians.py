@@ -1,0 +1,134 @@
+"""Gaussians on the hand: one per vertex, attributes from f (+ DPD biases), posed by LBS.
+
+For one hand side and a batch of hand parameters h = [pose, shape, trans]:
+
+1. pose the hand with the hand model; geometry features x_g from the posed vertices;
+2. head (iv) refines h by delta-h and the hand is posed again (if ``head_refine``);
+3. head (iii) offsets the template; the offsets follow the pose through the per-vertex LBS
+   rotation A_v (``geometry.py``) (if ``head_offsets``): v' = LBS(h') + A_v d;
+4. head (i) gives pre-activation attributes g; DPD adds omega * varphi([g, z]) (training only);
+5. activations: centre p' = v' + R_v (p_g * xyz_step) (Sec. III-B: "p' = p_g + v'", with p_g
+   predicted in the hand's canonical frame), rotation R_v * q, scale exp(.), opacity
+   sigmoid(.), colour sigmoid(.) * xi (head ii).
+
+Interacting hands are two such sets concatenated and rasterised together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch.nn import functional as F
+
+from wildghand.dpd import DPD, split_attributes
+from wildghand.geometry import (
+    matrix_to_quaternion,
+    orthonormalize,
+    quaternion_multiply,
+    vertex_rotations,
+)
+from wildghand.network import GaussianNetwork
+
+
+@dataclass
+class HandGaussians:
+    """Rasterizer inputs for one hand side, batched over frames, plus what the losses need."""
+
+    means: torch.Tensor  # [B, V, 3]
+    quats: torch.Tensor  # [B, V, 4] wxyz
+    scales: torch.Tensor  # [B, V, 3]
+    opacities: torch.Tensor  # [B, V]
+    colors: torch.Tensor  # [B, V, 3]
+    shadow: torch.Tensor  # [B, V, 1]
+    log_scales: torch.Tensor  # [B, V, 3]
+    texture: torch.Tensor  # x_t [V, C]
+    offsets: torch.Tensor | None = None  # [V, 3] template offsets (head iii)
+    delta_h: torch.Tensor | None = None  # [B, 61] (head iv)
+    delta: torch.Tensor | None = None  # [B, V, 14] DPD biases
+    omega: torch.Tensor | None = None  # [B] omega used (after dropout)
+    omega_raw: torch.Tensor | None = None  # [B]
+    extras: dict = field(default_factory=dict)
+
+
+def hand_gaussians(
+    net: GaussianNetwork,
+    hand,
+    side: str,
+    pose: torch.Tensor,
+    shape: torch.Tensor,
+    trans: torch.Tensor,
+    *,
+    t: torch.Tensor | None = None,
+    dpd: DPD | None = None,
+    head_offsets: bool = True,
+    head_refine: bool = True,
+    xyz_step: float = 0.001,
+    generator: torch.Generator | None = None,
+) -> HandGaussians:
+    """Gaussians of one hand side for hand parameters [B, 48], [B, 10], [B, 3].
+
+    ``dpd`` given (with times ``t`` [B]) adds the perturbation biases: training only.
+    """
+    posed = hand(pose, shape, trans, side=side).vertices
+    x_t = net.texture_features(side)
+    x_g = net.geometry_features(posed, trans, pose, shape)
+
+    delta_h = None
+    if head_refine:
+        delta_h = net.refinement(x_g, x_t)
+        pose = pose + delta_h[:, :48]
+        shape = shape + delta_h[:, 48:58]
+        trans = trans + delta_h[:, 58:61]
+        posed = hand(pose, shape, trans, side=side).vertices
+
+    weights = hand.skinning_weights.to(posed.device, posed.dtype)
+    a = vertex_rotations(pose, weights)  # [B, V, 3, 3]
+    offsets = None
+    if head_offsets:
+        offsets = net.offsets(x_t)
+        posed = posed + torch.einsum("bvij,vj->bvi", a, offsets)
+
+    g = net.attributes(x_g, x_t)
+    delta = omega = omega_raw = None
+    if dpd is not None:
+        if t is None:
+            raise ValueError("DPD needs the frame times t")
+        delta, omega, omega_raw = dpd(g, t, generator=generator)
+        g = g + delta
+    attrs = split_attributes(g)
+
+    rot = orthonormalize(a)
+    q_vertex = matrix_to_quaternion(rot)
+    means = posed + torch.einsum("bvij,bvj->bvi", rot, attrs["xyz"] * xyz_step)
+    quats = quaternion_multiply(q_vertex, F.normalize(attrs["rotation"], dim=-1))
+    log_scales = attrs["scale"]
+    xi = net.shadow(x_g)
+    colors = torch.sigmoid(attrs["rgb"]) * xi
+    return HandGaussians(
+        means=means,
+        quats=quats,
+        scales=torch.exp(log_scales),
+        opacities=torch.sigmoid(attrs["opacity"]).squeeze(-1),
+        colors=colors,
+        shadow=xi,
+        log_scales=log_scales,
+        texture=x_t,
+        offsets=offsets,
+        delta_h=delta_h,
+        delta=delta,
+        omega=omega,
+        omega_raw=omega_raw,
+        extras={"albedo": torch.sigmoid(attrs["rgb"])},
+    )
+
+
+def concat_hands(hands: list[HandGaussians], b: int) -> dict[str, torch.Tensor]:
+    """Frame ``b``'s Gaussians of all given hands, concatenated for one rasterizer call."""
+    return {
+        "means": torch.cat([h.means[b] for h in hands]),
+        "quats": torch.cat([h.quats[b] for h in hands]),
+        "scales": torch.cat([h.scales[b] for h in hands]),
+        "opacities": torch.cat([h.opacities[b] for h in hands]),
+        "colors": torch.cat([h.colors[b] for h in hands]),
+    }

@@ -1,0 +1,166 @@
+"""The Gaussian prediction network f (paper Sec. III-B).
+
+Dual branch, four heads:
+
+* **texture branch**: a latent identity map ``m`` (D = 33 channels on a 64x128 UV atlas, one
+  per hand side) goes through a small convolutional encoder-decoder; the result is sampled at
+  each vertex's UV to give texture features ``x_t`` [V, C]. It does not depend on the frame.
+* **geometry branch**: per vertex, the posed vertex (relative to the wrist), a positional
+  encoding of its template position, and an embedding of the pose and shape vector go through
+  an MLP to give geometry features ``x_g`` [B, V, C].
+* head (i) ``[x_g, x_t]`` -> pre-activation Gaussian attributes [B, V, 14] (xyz offset p_g,
+  log-scale, rotation, opacity logit, rgb logit); biases start at the paper's initial values
+  (scale exp(-5), opacity 0.1).
+* head (ii) ``x_g`` -> shadow coefficient xi in (0, 1) that multiplies the colour.
+* head (iii) ``[x_t, gamma(template)]`` -> template offsets, tanh-clamped to
+  ``offset_clamp`` times the template's extent per axis (+-0.005 of the range).
+* head (iv) ``mean_v [x_g, x_t]`` -> hand-parameter refinement delta-h (pose 48, shape 10,
+  trans 3), tanh-clamped to ``refine_clamp`` (+-0.0005).
+
+The paper pretrains f on InterHand2.6M; no such checkpoint exists for this toolkit, so f
+trains from scratch per capture (a prior checkpoint is loadable by path: ``pretrained``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from wildghand.dpd import ATTR_DIM
+from wildghand.encoding import positional_encoding, positional_encoding_dim
+
+REFINE_DIM = 48 + 10 + 3
+
+
+def mlp(in_dim: int, hidden: int, out_dim: int, layers: int = 2) -> nn.Sequential:
+    mods: list[nn.Module] = []
+    d = in_dim
+    for _ in range(layers):
+        mods += [nn.Linear(d, hidden), nn.SiLU()]
+        d = hidden
+    mods.append(nn.Linear(d, out_dim))
+    return nn.Sequential(*mods)
+
+
+class TextureBranch(nn.Module):
+    """Identity map -> conv encoder-decoder (one skip) -> feature map [C, H, W]."""
+
+    def __init__(self, in_ch: int, ch: int, out_ch: int) -> None:
+        super().__init__()
+        self.enc1 = nn.Conv2d(in_ch, ch, 3, padding=1)
+        self.enc2 = nn.Conv2d(ch, 2 * ch, 3, stride=2, padding=1)
+        self.mid = nn.Conv2d(2 * ch, 2 * ch, 3, padding=1)
+        self.dec = nn.Conv2d(3 * ch, ch, 3, padding=1)
+        self.out = nn.Conv2d(ch, out_ch, 1)
+
+    def forward(self, m: torch.Tensor) -> torch.Tensor:
+        e1 = F.silu(self.enc1(m))
+        e2 = F.silu(self.enc2(e1))
+        e2 = F.silu(self.mid(e2))
+        up = F.interpolate(e2, size=e1.shape[-2:], mode="bilinear", align_corners=False)
+        return self.out(F.silu(self.dec(torch.cat([up, e1], dim=1))))
+
+
+class GaussianNetwork(nn.Module):
+    """f: identity maps, both branches and the four heads."""
+
+    def __init__(
+        self,
+        *,
+        template: torch.Tensor,
+        vertex_uvs: torch.Tensor,
+        identity_channels: int = 33,
+        identity_size: tuple[int, int] = (64, 128),
+        tex_channels: int = 16,
+        feat_dim: int = 32,
+        hidden: int = 64,
+        pos_freqs: int = 4,
+        init_log_scale: float = -5.0,
+        init_opacity: float = 0.1,
+        offset_clamp: float = 0.005,
+        refine_clamp: float = 0.0005,
+        sides: tuple[str, ...] = ("right", "left"),
+    ) -> None:
+        super().__init__()
+        template = template.detach().to(torch.float32)
+        lo, hi = template.min(0).values, template.max(0).values
+        self.register_buffer("template", template, persistent=False)
+        self.register_buffer("template_center", (lo + hi) / 2, persistent=False)
+        self.register_buffer("template_range", (hi - lo).clamp(min=1e-6), persistent=False)
+        grid = vertex_uvs.detach().to(torch.float32) * 2.0 - 1.0  # [V, 2] in [-1, 1]
+        self.register_buffer("uv_grid", grid[None, None], persistent=False)  # [1, 1, V, 2]
+        self.pos_freqs = int(pos_freqs)
+        self.offset_clamp = float(offset_clamp)
+        self.refine_clamp = float(refine_clamp)
+
+        d = int(identity_channels)
+        h, w = identity_size
+        # Initialised like the authors' identity code (small normal, clamped).
+        self.identity = nn.ParameterDict(
+            {s: nn.Parameter(torch.randn(1, d, h, w).mul(0.02).clamp(-1, 1)) for s in sides}
+        )
+        self.texture = TextureBranch(d, tex_channels, feat_dim)
+
+        pe_dim = positional_encoding_dim(3, self.pos_freqs)
+        self.pose_embed = nn.Linear(48 + 10, 32)
+        self.geometry = mlp(3 + pe_dim + 32, hidden, feat_dim)
+
+        self.head_attr = mlp(2 * feat_dim, hidden, ATTR_DIM)
+        self.head_shadow = mlp(feat_dim, hidden, 1, layers=1)
+        self.head_offsets = mlp(feat_dim + pe_dim, hidden, 3)
+        self.head_refine = mlp(2 * feat_dim, hidden, REFINE_DIM, layers=1)
+
+        with torch.no_grad():
+            last = self.head_attr[-1]
+            last.weight.mul_(0.1)
+            bias = torch.zeros(ATTR_DIM)
+            bias[3:6] = init_log_scale
+            bias[6] = 1.0  # identity quaternion (w first)
+            bias[10] = math.log(init_opacity / (1.0 - init_opacity))
+            last.bias.copy_(bias)
+            self.head_shadow[-1].bias.fill_(2.0)  # xi ~ 0.88 at the start
+            for head in (self.head_offsets, self.head_refine):
+                nn.init.zeros_(head[-1].weight)
+                nn.init.zeros_(head[-1].bias)
+
+    # -- branches ---------------------------------------------------------------------------
+    def template_encoding(self) -> torch.Tensor:
+        x = (self.template - self.template_center) / (self.template_range / 2)
+        return positional_encoding(x, self.pos_freqs)
+
+    def texture_features(self, side: str) -> torch.Tensor:
+        """x_t [V, C] for one hand side (frame independent)."""
+        fmap = self.texture(self.identity[side])
+        return F.grid_sample(fmap, self.uv_grid, mode="bilinear", align_corners=False)[0, :, 0].T
+
+    def geometry_features(
+        self, posed: torch.Tensor, trans: torch.Tensor, pose: torch.Tensor, shape: torch.Tensor
+    ) -> torch.Tensor:
+        """x_g [B, V, C] from posed vertices [B, V, 3] (metres), the wrist and the pose."""
+        b, v, _ = posed.shape
+        rel = (posed - trans[:, None, :]) * 10.0  # decimetres: O(1) inputs
+        pe = self.template_encoding()[None].expand(b, v, -1)
+        emb = self.pose_embed(torch.cat([pose, shape], dim=-1))[:, None, :].expand(b, v, -1)
+        return self.geometry(torch.cat([rel, pe, emb], dim=-1))
+
+    # -- heads ------------------------------------------------------------------------------
+    def attributes(self, x_g: torch.Tensor, x_t: torch.Tensor) -> torch.Tensor:
+        """Head (i): pre-activation attributes [B, V, 14]."""
+        return self.head_attr(torch.cat([x_g, x_t[None].expand_as(x_g)], dim=-1))
+
+    def shadow(self, x_g: torch.Tensor) -> torch.Tensor:
+        """Head (ii): xi in (0, 1), [B, V, 1]."""
+        return torch.sigmoid(self.head_shadow(x_g))
+
+    def offsets(self, x_t: torch.Tensor) -> torch.Tensor:
+        """Head (iii): template offsets [V, 3] within +-offset_clamp of the template range."""
+        raw = self.head_offsets(torch.cat([x_t, self.template_encoding()], dim=-1))
+        return torch.tanh(raw) * (self.offset_clamp * self.template_range)
+
+    def refinement(self, x_g: torch.Tensor, x_t: torch.Tensor) -> torch.Tensor:
+        """Head (iv): delta-h [B, 61] (pose 48, shape 10, trans 3) within +-refine_clamp."""
+        pooled = torch.cat([x_g.mean(1), x_t.mean(0)[None].expand(x_g.shape[0], -1)], dim=-1)
+        return torch.tanh(self.head_refine(pooled)) * self.refine_clamp
