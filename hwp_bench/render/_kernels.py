@@ -8,7 +8,10 @@ so the two agree to rounding. Scalar float64 arithmetic costs the same as float3
 Layout: Gaussians arrive culled and sorted front to back. Binning writes, per tile, the ids of
 the Gaussians whose screen box touches it, in that global depth order (a counting sort by tile:
 the per-tile lists come out depth-sorted without a second sort, like gsplat's radix sort over
-(tile, depth) keys). Tiles are independent, so both passes ``prange`` over tiles.
+(tile, depth) keys). Tiles are independent: the passes take a list of tiles and release the
+GIL (``nogil``), and ``hwp_bench.render.cpu`` runs chunks of tiles on a thread pool. That
+replaces numba's ``prange``: its OpenMP layer spin-waits between kernels, which on a shared,
+oversubscribed CPU (and next to torch's own OpenMP pool) made runs up to 10x slower.
 
 The backward pass writes per-(tile, Gaussian) partial gradients into a buffer indexed like the
 tile lists, then sums them per Gaussian: no atomics, no races, and a deterministic result.
@@ -19,7 +22,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 ALPHA_MIN = 1.0 / 255.0
 ALPHA_MAX = 0.999
@@ -73,21 +76,9 @@ def bin_gaussians(means2d, radii, width, height, tile_size):  # pragma: no cover
 
 
 @njit(cache=True)
-def balanced_order(offsets, n_threads):  # pragma: no cover - jitted
-    """Tile visiting order for ``prange``'s static split: heaviest tiles dealt round-robin.
-
-    numba hands each thread one contiguous block of the iteration range; the hand fills the
-    middle of the image, so tiles in natural order would leave one core idle.
-    """
-    lengths = offsets[1:] - offsets[:-1]
-    by_cost = np.argsort(-lengths, kind="mergesort")
-    order = np.empty(lengths.shape[0], np.int64)
-    pos = 0
-    for r in range(n_threads):
-        for q in range(r, lengths.shape[0], n_threads):
-            order[pos] = by_cost[q]
-            pos += 1
-    return order
+def heaviest_first(offsets):  # pragma: no cover - jitted
+    """Tiles sorted by list length, longest first (greedy scheduling of the chunks)."""
+    return np.argsort(-(offsets[1:] - offsets[:-1]), kind="mergesort")
 
 
 @njit(inline="always")
@@ -100,11 +91,26 @@ def _box(mx, my, rx, ry, x0, y0, x1, y1):  # pragma: no cover - jitted
     return lo_x, hi_x, lo_y, hi_y
 
 
-@njit(parallel=True, cache=True, fastmath=False)
+@njit(nogil=True, cache=True)
 def forward(
-    offsets, ids, order, means2d, conics, opacities, log_thr, radii, feats, width, height, tile_size
+    tiles,
+    offsets,
+    ids,
+    means2d,
+    conics,
+    opacities,
+    log_thr,
+    radii,
+    feats,
+    width,
+    height,
+    tile_size,
+    out,
+    t_final,
+    last,
+    pairs,
 ):  # pragma: no cover - jitted
-    """Front-to-back compositing; returns (features [H,W,C], T_final [H,W], last [H,W]).
+    """Front-to-back compositing of ``tiles`` into out [H,W,C], t_final [H,W], last [H,W].
 
     Loops Gaussian-outer, pixel-inner within a tile, visiting only the pixels of each
     Gaussian's screen box (outside it alpha < 1/255 by construction of the box), and skipping
@@ -112,16 +118,12 @@ def forward(
     still sees its fragments in depth order, so this is the per-pixel loop of gsplat reordered.
     A tile stops as soon as all of its pixels have hit the transmittance floor.
     ``last[i, j]`` is one past the list position of the last composited fragment: the backward
-    replay starts there.
+    replay starts there. ``pairs[t]`` counts the Gaussian-pixel pairs whose power was evaluated
+    in tile t (for the benchmark's throughput figure).
     """
     tiles_x = (width + tile_size - 1) // tile_size
-    n_tiles = offsets.shape[0] - 1
     nc = feats.shape[1]
-    out = np.zeros((height, width, nc))
-    t_final = np.ones((height, width))
-    last = np.zeros((height, width), np.int64)
-    for ti in prange(n_tiles):
-        t = order[ti]
+    for t in tiles:
         start = offsets[t]
         end = offsets[t + 1]
         y0 = (t // tiles_x) * tile_size
@@ -135,6 +137,7 @@ def forward(
         stop_at = np.full(npix, start)
         done = np.zeros(npix, np.bool_)
         n_done = 0
+        n_pairs = 0
         for k in range(start, end):
             g = ids[k]
             mx = means2d[g, 0]
@@ -152,6 +155,7 @@ def forward(
                     p = row + j
                     if done[p]:
                         continue
+                    n_pairs += 1
                     dx = mx - (j + 0.5)
                     power = 0.5 * (ca * dx * dx + cc * dy * dy) + cb * dx * dy
                     if power < 0.0 or power > thr:
@@ -171,6 +175,7 @@ def forward(
                     stop_at[p] = k + 1
             if n_done == npix:
                 break
+        pairs[t] = n_pairs
         for i in range(y0, y1):
             for j in range(x0, x1):
                 p = (i - y0) * tw + (j - x0)
@@ -178,14 +183,13 @@ def forward(
                     out[i, j, c] = acc[p, c]
                 t_final[i, j] = trans[p]
                 last[i, j] = stop_at[p]
-    return out, t_final, last
 
 
-@njit(parallel=True, cache=True, fastmath=False)
+@njit(nogil=True, cache=True)
 def backward(
+    tiles,
     offsets,
     ids,
-    order,
     means2d,
     conics,
     opacities,
@@ -199,25 +203,24 @@ def backward(
     last,
     grad_feat,
     grad_alpha,
+    g_mean,
+    g_conic,
+    g_opac,
+    g_feat,
+    pairs,
 ):  # pragma: no cover - jitted
-    """Back-to-front replay of the forward pass; returns per-list-entry partial gradients.
+    """Back-to-front replay of the forward pass over ``tiles``: per-list-entry gradients.
 
     With ``T_i`` the transmittance before fragment i and ``S_i = sum_{j>i} f_j a_j T_j``:
     d feat / d f_i = a_i T_i; d feat / d a_i = f_i T_i - S_i / (1 - a_i);
     d alpha_out / d a_i = T_final / (1 - a_i). ``T_i`` is recovered as ``T_{i+1} / (1 - a_i)``
     (a_i <= 0.999 keeps the division safe). Clamped alphas (0.999) pass no gradient, as the
-    clamp in the forward pass. Same Gaussian-outer order as the forward pass, reversed.
+    clamp in the forward pass. Same Gaussian-outer order as the forward pass, reversed;
+    ``pairs[t]`` counts the pairs replayed in tile t.
     """
     tiles_x = (width + tile_size - 1) // tile_size
-    n_tiles = offsets.shape[0] - 1
     nc = feats.shape[1]
-    n_isect = ids.shape[0]
-    g_mean = np.zeros((n_isect, 2))
-    g_conic = np.zeros((n_isect, 3))
-    g_opac = np.zeros(n_isect)
-    g_feat = np.zeros((n_isect, nc))
-    for ti in prange(n_tiles):
-        t = order[ti]
+    for t in tiles:
         start = offsets[t]
         y0 = (t // tiles_x) * tile_size
         x0 = (t % tiles_x) * tile_size
@@ -232,6 +235,7 @@ def backward(
         gf = np.empty((npix, nc))
         behind = np.zeros((npix, nc))
         gfl = np.empty(nc)
+        n_pairs = 0
         kmax = start
         for i in range(y0, y1):
             for j in range(x0, x1):
@@ -268,6 +272,7 @@ def backward(
                     p = row + j
                     if k >= stop_at[p]:
                         continue
+                    n_pairs += 1
                     dx = mx - (j + 0.5)
                     power = 0.5 * (ca * dx * dx + cc * dy * dy) + cb * dx * dy
                     if power < 0.0 or power > thr:
@@ -303,4 +308,4 @@ def backward(
             g_opac[k] = go
             for c in range(nc):
                 g_feat[k, c] = gfl[c]
-    return g_mean, g_conic, g_opac, g_feat
+        pairs[t] = n_pairs

@@ -3,18 +3,55 @@
 The projection (3D -> 2D, culling, depth sort) is the shared torch code, differentiated by
 autograd; only the per-pixel compositing, which dominates the cost, is a numba kernel wrapped
 in a ``torch.autograd.Function`` (``_Composite``). Why numba: it ships as wheels on PyPI (no
-compiler needed on a fresh machine), compiles the three kernels once (cached on disk), and runs
-them on all cores with ``prange`` over 16x16 tiles; a C++ extension would need a toolchain at
-install time. Tiles are independent, so there is no synchronisation in either pass.
+compiler needed on a fresh machine) and compiles the kernels once (cached on disk next to the
+module); a C++ extension would need a toolchain at install time.
+
+Parallelism: tiles are independent, so chunks of tiles (heaviest first) run on a small thread
+pool, each chunk one GIL-free numba call writing disjoint pixels and disjoint gradient slots.
+The pool has ``torch.get_num_threads()`` workers, so ``torch.set_num_threads`` governs both.
 """
 
 from __future__ import annotations
 
-import numba
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import torch
 
 TILE_SIZE = 16
+CHUNKS_PER_THREAD = 4
+
+#: Work counters of the most recent forward/backward call (read by benchmarks/rasterizer.py):
+#: forward_pairs, backward_pairs (Gaussian-pixel pairs evaluated), intersections (tile-list
+#: entries).
+STATS: dict[str, int] = {}
+
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+_pool_lock = threading.Lock()
+
+
+def _run_tiles(kernel, order: np.ndarray, *args) -> None:
+    """Run ``kernel(tiles, *args)`` over all tiles, chunked over the worker threads."""
+    global _pool, _pool_size
+    n_threads = max(1, torch.get_num_threads())
+    if n_threads == 1 or order.shape[0] < 2:
+        kernel(order, *args)
+        return
+    with _pool_lock:
+        if _pool is None or _pool_size != n_threads:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="hwp-raster")
+            _pool_size = n_threads
+        pool = _pool
+    # Round-robin chunks of the heaviest-first order: every chunk gets a mix of heavy and
+    # light tiles, and the pool hands chunks out dynamically.
+    n_chunks = min(order.shape[0], n_threads * CHUNKS_PER_THREAD)
+    chunks = [np.ascontiguousarray(order[i::n_chunks]) for i in range(n_chunks)]
+    for fut in [pool.submit(kernel, c, *args) for c in chunks]:
+        fut.result()
 
 
 def _np64(t: torch.Tensor) -> np.ndarray:
@@ -36,13 +73,33 @@ class _Composite(torch.autograd.Function):
         # alpha >= 1/255 needs power <= ln(255 opacity); the margin keeps the pre-test exact
         log_thr = np.log(o * 255.0) + 1e-6
         offsets, ids = _kernels.bin_gaussians(m, r, width, height, tile_size)
-        order = _kernels.balanced_order(offsets, numba.get_num_threads())
-        out, t_final, last = _kernels.forward(
-            offsets, ids, order, m, q, o, log_thr, r, f, width, height, tile_size
+        order = _kernels.heaviest_first(offsets)
+        out = np.zeros((height, width, f.shape[1]))
+        t_final = np.ones((height, width))
+        last = np.zeros((height, width), np.int64)
+        pairs = np.zeros(order.shape[0], np.int64)
+        _run_tiles(
+            _kernels.forward,
+            order,
+            offsets,
+            ids,
+            m,
+            q,
+            o,
+            log_thr,
+            r,
+            f,
+            width,
+            height,
+            tile_size,
+            out,
+            t_final,
+            last,
+            pairs,
         )
+        STATS.update(forward_pairs=int(pairs.sum()), intersections=int(ids.shape[0]))
         ctx.arrays = (offsets, ids, order, m, q, o, log_thr, r, f, t_final, last)
         ctx.size = (width, height, tile_size)
-        ctx.num_gaussians = m.shape[0]
         ctx.dtypes = (means2d.dtype, conics.dtype, opacities.dtype, feats.dtype)
         ctx.device = feats.device
         dtype = feats.dtype
@@ -57,27 +114,51 @@ class _Composite(torch.autograd.Function):
 
         offsets, ids, order, m, q, o, log_thr, r, f, t_final, last = ctx.arrays
         width, height, tile_size = ctx.size
-        h, w, nc = height, width, f.shape[1]
-        gf = _np64(grad_feat) if grad_feat is not None else np.zeros((h, w, nc))
-        ga = _np64(grad_alpha) if grad_alpha is not None else np.zeros((h, w))
-        g_mean, g_conic, g_opac, g_feat = _kernels.backward(
-            offsets, ids, order, m, q, o, log_thr, r, f, width, height, tile_size, t_final, last, gf, ga
+        nc = f.shape[1]
+        gf = _np64(grad_feat) if grad_feat is not None else np.zeros((height, width, nc))
+        ga = _np64(grad_alpha) if grad_alpha is not None else np.zeros((height, width))
+        n_isect = ids.shape[0]
+        g_mean = np.zeros((n_isect, 2))
+        g_conic = np.zeros((n_isect, 3))
+        g_opac = np.zeros(n_isect)
+        g_feat = np.zeros((n_isect, nc))
+        pairs = np.zeros(order.shape[0], np.int64)
+        _run_tiles(
+            _kernels.backward,
+            order,
+            offsets,
+            ids,
+            m,
+            q,
+            o,
+            log_thr,
+            r,
+            f,
+            width,
+            height,
+            tile_size,
+            t_final,
+            last,
+            gf,
+            ga,
+            g_mean,
+            g_conic,
+            g_opac,
+            g_feat,
+            pairs,
         )
-        n = ctx.num_gaussians
-        index = torch.from_numpy(ids)
-
-        def reduce(buf: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
-            src = torch.from_numpy(buf)
-            acc = torch.zeros((n,) + tuple(src.shape[1:]), dtype=torch.float64)
-            acc.index_add_(0, index, src)
-            return acc.to(device=ctx.device, dtype=dtype)
-
+        STATS.update(backward_pairs=int(pairs.sum()))
+        # per-(tile, Gaussian) partials -> per Gaussian, one fused index_add over all columns
+        parts = torch.from_numpy(np.concatenate([g_mean, g_conic, g_opac[:, None], g_feat], 1))
+        acc = torch.zeros((m.shape[0], parts.shape[1]), dtype=torch.float64)
+        acc.index_add_(0, torch.from_numpy(ids), parts)
+        acc = acc.to(ctx.device)
         d_mean, d_conic, d_opac, d_feat = ctx.dtypes
         return (
-            reduce(g_mean, d_mean),
-            reduce(g_conic, d_conic),
-            reduce(g_opac, d_opac),
-            reduce(g_feat, d_feat),
+            acc[:, 0:2].to(d_mean),
+            acc[:, 2:5].to(d_conic),
+            acc[:, 5].to(d_opac),
+            acc[:, 6:].to(d_feat),
             None,
             None,
             None,

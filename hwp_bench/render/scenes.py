@@ -67,15 +67,21 @@ def mesh_scene(
     """One Gaussian per vertex of a mesh, framed by a camera: the standard benchmark recipe.
 
     Isotropic scales are half the mean length of the edges at each vertex, opacity 0.9, colours
-    from the vertex normals' direction, the mesh is turned by ``yaw``/``pitch`` and the camera
-    (focal 1.2 x width, principal point at the centre) is placed so that the larger side of the
-    projected bounding box spans ``fill`` of the image. Returns (means, quats, scales,
+    from the vertex normals' direction. The mesh is put in its principal axes (longest along x,
+    flattest along the view), turned by ``yaw``/``pitch``, and the camera (focal 1.2 x width,
+    principal point at the centre) is placed so that the larger side of the bounding box
+    spans about ``fill`` of the image. Returns (means, quats, scales,
     opacities, colors, viewmat, K).
     """
     dtype = vertices.dtype
     v = vertices.detach().to(torch.float64)
     v = v - v.mean(0)
-    cy, sy, cp, sp = (torch.cos(torch.tensor(a)) for a in (yaw, yaw, pitch, pitch))
+    # principal axes: longest along image x, flattest along the viewing direction
+    _, _, vt = torch.linalg.svd(v, full_matrices=False)
+    if torch.det(vt) < 0:
+        vt[2] = -vt[2]
+    v = v @ vt.T
+    cy, cp = torch.cos(torch.tensor(yaw)), torch.cos(torch.tensor(pitch))
     sy, sp = torch.sin(torch.tensor(yaw)), torch.sin(torch.tensor(pitch))
     ry = torch.tensor([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]], dtype=torch.float64)
     rx = torch.tensor([[1, 0, 0], [0, cp, -sp], [0, sp, cp]], dtype=torch.float64)
@@ -107,3 +113,25 @@ def mesh_scene(
         [[focal, 0.0, width / 2.0], [0.0, focal, height / 2.0], [0.0, 0.0, 1.0]], dtype=torch.float64
     )
     return tuple(t.to(dtype) for t in (means, quats, scales, opacities, colors, viewmat, K))
+
+
+def hand_scene(subdivision: int, size: int, *, pose: str = "relaxed", dtype=torch.float32):
+    """The standard benchmark scene: the open right hand, posed, one Gaussian per vertex.
+
+    S1 = ``hand_scene(1, 128)``, S2 = ``hand_scene(2, 256)``: the ``relaxed`` named pose,
+    subdivided ``subdivision`` times, isotropic scales half the local edge length, opacity
+    0.9, turned by yaw 0.5 / pitch -0.3 rad and framed to fill ~60% of a square image
+    (see :func:`mesh_scene`). Returns (means, quats, scales, opacities, colors, viewmat, K).
+    """
+    from hwp_bench.hand import load_hand_model
+    from hwp_bench.hand.poses import named_pose
+
+    model = load_hand_model("open", subdivision=subdivision, dtype=torch.float64)
+    out = model(
+        torch.as_tensor(named_pose(pose), dtype=torch.float64)[None],
+        torch.zeros(1, 10, dtype=torch.float64),
+        torch.zeros(1, 3, dtype=torch.float64),
+        side="right",
+    )
+    scene = mesh_scene(out.vertices[0].detach(), model.faces_for("right"), size, size)
+    return tuple(t.to(dtype) for t in scene)
