@@ -29,6 +29,8 @@ app = typer.Typer(
 app.add_typer(_hand.app, name="hand", help="Hand models: inspect and render.")
 app.add_typer(_data.app, name="data", help="Datasets: HWP-Synth, HWP export, conversion, info.")
 app.command("run")(_run.run)
+app.command("methods")(_run.methods)
+app.command("test-method")(_run.test_method)
 app.command("eval")(_eval.eval_cmd)
 app.add_typer(_results.app, name="results", help="Result files: verify, tables, reports.")
 app.add_typer(_submit.app, name="submit", help="Leaderboard submissions: pack, check, upload.")

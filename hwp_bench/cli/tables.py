@@ -46,3 +46,38 @@ def table_cmd(
 
 
 add_command("table", table_cmd)
+
+
+def report_cmd(
+    results: list[Path] = typer.Option(
+        [Path("runs")], "--results", "-r", help="Result files or folders (searched recursively)."
+    ),
+    out: Path = typer.Option(Path("report.html"), "--out", "-o", help="HTML file to write."),
+    protocol: str | None = typer.Option(None, "--protocol"),
+    preset: str | None = typer.Option(None, "--preset"),
+    dataset: str | None = typer.Option(None, "--dataset"),
+    captures: str | None = typer.Option(
+        None, "--captures", help="Comma-separated captures for the qualitative grid."
+    ),
+) -> None:
+    """Write a static HTML report (tables, bar charts, grids, omega, PAO masks, sweeps)."""
+    from hwp_bench.results.report import build_report, summary
+    from hwp_bench.results.tables import TableError
+
+    try:
+        path = build_report(
+            results,
+            out,
+            protocol=protocol,
+            preset=preset,
+            dataset=dataset,
+            captures=captures.split(",") if captures else None,
+        )
+    except (TableError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    s = summary(path)
+    typer.echo(f"wrote {path} ({s['tables']} tables, {s['images']} figures)")
+
+
+add_command("report", report_cmd)
