@@ -309,7 +309,20 @@ class DatasetWriter:
         return summary
 
     def finalize(self) -> Path:
-        """(Re)write the dataset card and the manifest from the captures written so far."""
+        """(Re)write the dataset card and the manifest from the captures written so far.
+
+        Serialised with a lock file, so processes writing different captures of one folder
+        in parallel cannot leave a card that misses a capture: each writes its
+        ``splits/<capture>.json`` before finalizing, and the last finalize sees them all.
+        """
+        import fcntl
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".hwp_dataset.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return self._finalize_locked()
+
+    def _finalize_locked(self) -> Path:
         from hwp_bench.data.card import render_card
 
         caps = read_captures(self.root, strict=False)
@@ -444,10 +457,12 @@ def read_table(root: str | os.PathLike, captures: Iterable[str], split: str, col
 
     from hwp_bench.data.schema import arrow_schema
 
+    root = Path(root)
+    have = read_captures(root, strict=False)
     tables = []
     for cap in captures:
-        for f in shard_files(root, cap, split):
-            tables.append(pq.read_table(f, columns=columns, memory_map=True))
+        for f in have[cap]["files"][split] if cap in have else []:
+            tables.append(pq.read_table(root / f, columns=columns, memory_map=True))
     if not tables:
         schema = arrow_schema()
         if columns is not None:

@@ -11,8 +11,12 @@ per-frame dicts from the OmniHands estimator), the frames and SAM masks. For eve
    at the image centre; a crop at ``(x0, y0)`` of side ``s`` resized by ``r = size / s`` gives
    ``f' = f r``, ``c' = (c - x0) r`` (continuous pixel coordinates, the convention PIL's
    resampling uses);
-3. keep the MANO parameters as given (``mano_pose_*`` 48 axis-angle, ``mano_shape_*`` 10,
-   ``cam_aligned_*`` 3 as the camera-space translation).
+3. keep pose and shape as given (``mano_pose_*`` 48 axis-angle, ``mano_shape_*`` 10) and make
+   ``trans`` the wrist position in camera space (the toolkit's convention): ``cam_aligned_*`` is
+   relative to the estimator's MANO origin, not the wrist, so with a hand model of the same
+   topology (MANO via ``HWP_MANO_DIR``) the translation is fitted to ``verts3d_world_*``
+   (:func:`wrist_translation`, exact when the vertices match the parameters). Without MANO,
+   ``cam_aligned`` is kept and every capture's report says so.
 
 ``output.pkl`` is untrusted: it is read with :func:`hwp_bench.io.safe_load_pickle` (numpy
 arrays, dicts, lists, scalars only; size-limited); a pickle that asks for anything else is
@@ -251,6 +255,79 @@ def find_capture_folders(src: Path) -> tuple[dict[str, Path], list[str]]:
     return found, other
 
 
+# ----------------------------------------------------------------------- translations
+
+# A fit worse than this (RMS over vertices, metres) means verts3d_world and the MANO
+# parameters disagree (another convention or a bad estimate): reported per frame.
+FIT_TOLERANCE_M = 0.002
+
+
+def _resolve_hand_model(hand_model: Any) -> tuple[Any, str | None]:
+    if hand_model is None:
+        return None, (
+            "translations are cam_aligned as given (hand_model=None): not re-centred on the wrist"
+        )
+    if hand_model != "auto":
+        return hand_model, None
+    if not os.environ.get("HWP_MANO_DIR"):
+        return None, (
+            "translations are cam_aligned as given: set HWP_MANO_DIR to re-centre them on the "
+            "wrist from verts3d_world (the toolkit's trans is the wrist position)"
+        )
+    try:
+        from hwp_bench.hand import load_hand_model
+
+        return load_hand_model("mano"), None
+    except Exception as exc:  # noqa: BLE001 - a broken MANO folder must not stop conversion
+        return None, f"MANO could not be loaded ({exc}); translations are cam_aligned as given"
+
+
+def wrist_translation(model: Any, side: str, hand: HandParams, verts: np.ndarray):
+    """Least-squares ``trans`` (wrist position) placing ``model``'s hand on ``verts``.
+
+    Upstream's ``cam_aligned`` is the translation of the estimator's MANO layer, whose origin
+    is not the wrist; ``verts3d_world`` are the posed vertices in camera space, so the
+    translation that maps our wrist-centred model (same pose and shape) onto them is the
+    mean residual. Returns ``(trans, rms)`` or None when the vertex counts differ.
+    """
+    import torch
+
+    with torch.no_grad():
+        out = model(
+            torch.as_tensor(hand.pose[None], dtype=torch.float64),
+            torch.as_tensor(hand.shape[None], dtype=torch.float64),
+            torch.zeros(1, 3, dtype=torch.float64),
+            side=side,
+        )
+    v0 = out.vertices[0].double().numpy()
+    if v0.shape != verts.shape:
+        return None
+    trans = (verts - v0).mean(axis=0)
+    rms = float(np.sqrt(((verts - v0 - trans) ** 2).sum(axis=1).mean()))
+    return trans, rms
+
+
+def _recentre(model: Any, side: str, hp: HandParams, entry: dict) -> tuple[HandParams, str | None]:
+    raw = entry.get(f"verts3d_world_{side}")
+    try:
+        verts = np.asarray(raw, np.float64).reshape(-1, 3)
+    except (TypeError, ValueError):
+        verts = None
+    if raw is None or verts is None or not np.all(np.isfinite(verts)):
+        return hp, f"{side} trans is cam_aligned (verts3d_world_{side} missing or invalid)"
+    fit = wrist_translation(model, side, hp, verts)
+    if fit is None:
+        return hp, (
+            f"{side} trans is cam_aligned (verts3d_world_{side} has {len(verts)} vertices, "
+            "the hand model another count)"
+        )
+    trans, rms = fit
+    note = None
+    if rms > FIT_TOLERANCE_M:
+        note = f"{side} verts3d_world fits the pose/shape only to {rms * 1000:.1f} mm RMS"
+    return HandParams(hp.pose, hp.shape, trans), note
+
+
 # ----------------------------------------------------------------------- converting
 
 
@@ -261,8 +338,14 @@ def convert_upstream(
     size: int = 256,
     captures: list[str] | None = None,
     progress: bool = True,
+    hand_model: Any = "auto",
 ) -> ConversionReport:
-    """Convert every capture folder under ``src`` into a dataset folder at ``dst``."""
+    """Convert every capture folder under ``src`` into a dataset folder at ``dst``.
+
+    ``hand_model`` re-centres translations on the wrist (see :func:`wrist_translation`):
+    "auto" uses MANO when ``HWP_MANO_DIR`` provides it, None keeps ``cam_aligned`` as given,
+    or pass a model object (``model(pose, shape, trans, side=...).vertices``).
+    """
     from hwp_bench.data.layout import DatasetWriter
 
     src, dst = Path(src), Path(dst)
@@ -287,11 +370,14 @@ def convert_upstream(
         ),
         notes="Converted by `hwp-bench data convert-upstream`; see conversion_report.json.",
     )
+    model, model_note = _resolve_hand_model(hand_model)
     for cap, folder in folders.items():
         cr = CaptureReport(cap, folder.name)
+        if model_note:
+            cr.notes.append(model_note)
         report.captures.append(cr)
         try:
-            _convert_capture(writer, cap, folder, size, cr, progress)
+            _convert_capture(writer, cap, folder, size, cr, progress, model)
         except (UnsafePickleError, ValueError, OSError) as exc:
             cr.error = f"{type(exc).__name__}: {exc}"
             cr.converted = 0
@@ -302,7 +388,7 @@ def convert_upstream(
 
 
 def _convert_capture(
-    writer, cap: str, folder: Path, size: int, cr: CaptureReport, progress: bool
+    writer, cap: str, folder: Path, size: int, cr: CaptureReport, progress: bool, model
 ) -> None:  # noqa: ANN001
     info = CAPTURES[cap]
     hand_type = info.hand_type
@@ -330,7 +416,7 @@ def _convert_capture(
 
     def frames() -> Iterator[Frame]:
         for i, entry in enumerate(entries):
-            frame, issue = _convert_frame(entry, i, n, cap, hand_type, sides, files, size)
+            frame, issue = _convert_frame(entry, i, n, cap, hand_type, sides, files, size, model)
             if issue is not None:
                 cr.frames.append(issue)
             if frame is not None:
@@ -348,7 +434,7 @@ def _convert_capture(
     )
 
 
-def _convert_frame(entry, i, n, cap, hand_type, sides, files, size):  # noqa: ANN001, ANN202
+def _convert_frame(entry, i, n, cap, hand_type, sides, files, size, model):  # noqa: ANN001, ANN202
     problems: list[str] = []
     name = _basename(entry.get("img_path"))
     label = name or "?"
@@ -373,6 +459,10 @@ def _convert_frame(entry, i, n, cap, hand_type, sides, files, size):  # noqa: AN
         if hp is None:
             problems.append(f"{side} hand not converted: {', '.join(errs)}")
         else:
+            if model is not None:
+                hp, note = _recentre(model, side, hp, entry)
+                if note:
+                    problems.append(note)
             hands[side] = hp
     if not hands:
         return skip("no valid hand parameters")

@@ -84,7 +84,7 @@ def upstream(tmp_path_factory):
     cwd = os.getcwd()
     os.chdir(src.parent)  # a successful exploit would touch ./PWNED_BY_PICKLE
     try:
-        report = convert_upstream(src, dst, progress=False)
+        report = convert_upstream(src, dst, progress=False, hand_model=None)
     finally:
         os.chdir(cwd)
     return src, dst, report
@@ -115,6 +115,7 @@ def test_per_frame_report_and_nothing_silently_dropped(upstream):
     _, dst, report = upstream
     cr = next(c for c in report.captures if c.capture == "capture04")
     assert (cr.entries, cr.converted, cr.skipped) == (10, 8, 2)
+    assert any("cam_aligned as given" in n for n in cr.notes)
     issues = {f.index: f for f in cr.frames}
     assert sorted(issues) == [0, 2, 4, 6, 8]
     assert not issues[0].converted and issues[0].image == "passwd"
@@ -202,3 +203,67 @@ def test_convert_upstream_command(upstream, tmp_path):
         app, ["data", "convert-upstream", str(tmp_path / "nope"), str(tmp_path / "o2")]
     )
     assert res.exit_code == 2 and "does not exist" in res.output
+
+
+def test_translations_recentred_on_the_wrist_from_verts(tmp_path):
+    """cam_aligned uses another origin; verts3d_world pins the wrist position exactly.
+
+    The open hand stands in for MANO (same interface; the fake upstream is built with it).
+    """
+    import torch
+
+    from hwp_bench.hand import load_hand_model
+
+    model = load_hand_model("open")
+    rng = np.random.default_rng(1)
+    cap = tmp_path / "up" / "capture2_subsample3_single"
+    cap.mkdir(parents=True)
+    entries, truth = [], []
+    for i in range(10):
+        Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(cap / f"{i}.png")
+        pose = rng.normal(0, 0.3, 48).astype(np.float32)
+        shape = rng.normal(0, 1, 10).astype(np.float32)
+        wrist = np.array([0.02 * i, -0.01, 0.6])
+        with torch.no_grad():
+            v = (
+                model(
+                    torch.tensor(pose[None]),
+                    torch.tensor(shape[None]),
+                    torch.tensor(wrist[None]),
+                    side="right",
+                )
+                .vertices[0]
+                .numpy()
+            )
+        if i == 9:
+            v = v + rng.normal(0, 0.01, v.shape)  # verts that do not match the parameters
+        entries.append(
+            {
+                "img_path": f"{i}.png",
+                "mano_pose_right": pose[None],
+                "mano_shape_right": shape[None],
+                "cam_aligned_right": (wrist - [0.09, 0.005, 0.006])[None],  # another origin
+                "verts3d_world_right": v[None],
+                "bbox_inter": np.array([8, 8, 56, 56]),
+                "scaled_focal_length": 1250.0,
+            }
+        )
+        truth.append(wrist)
+    with open(cap / "output.pkl", "wb") as fh:
+        pickle.dump(entries, fh)
+    report = convert_upstream(
+        tmp_path / "up", tmp_path / "out", size=32, progress=False, hand_model=model
+    )
+    frames = [
+        f
+        for s in ("train", "validation", "test")
+        for f in load_frames(tmp_path / "out", "capture02", s)
+    ]
+    assert len(frames) == 10
+    for f in frames[:9]:
+        np.testing.assert_allclose(f.hands["right"].trans, truth[f.index], atol=2e-5)
+    issues = report.captures[0].frames
+    assert all(any("mask_sam1_path missing" in p for p in f.problems) for f in issues)
+    fit = [f.index for f in issues if any("fits the pose/shape only to" in p for p in f.problems)]
+    assert fit == [9]
+    assert report.captures[0].notes == []
