@@ -103,6 +103,9 @@ def get_lpips(*, dtype: torch.dtype = torch.float32, device: str | torch.device 
             from hwp_bench.metrics.lpips_weights import load_lpips_arrays
 
             net = LPIPS.from_arrays(load_lpips_arrays()).to(dtype=dtype, device=device)
+            with torch.no_grad():  # constants rounded once from their decimal values
+                net.shift.copy_(torch.tensor(_SHIFT, dtype=torch.float64).view(1, 3, 1, 1))
+                net.scale.copy_(torch.tensor(_SCALE, dtype=torch.float64).view(1, 3, 1, 1))
             _CACHE[key] = net
     return net
 
