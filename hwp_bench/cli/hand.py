@@ -37,7 +37,15 @@ def show(
     if unknown:
         typer.echo(f"unknown pose(s) {unknown}; known: {', '.join(POSES)}", err=True)
         raise typer.Exit(2)
+    from hwp_bench.hand.preview import VIEWS
+
     view_list = [v.strip() for v in views.split(",") if v.strip()]
+    if not view_list or any(v not in VIEWS for v in view_list):
+        typer.echo(f"views must be among {', '.join(VIEWS)}", err=True)
+        raise typer.Exit(2)
+    if side not in ("right", "left"):
+        typer.echo("side must be right or left", err=True)
+        raise typer.Exit(2)
     betas = np.zeros(10)
     if shape:
         vals = [float(x) for x in shape.split(",")]
