@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from pathlib import Path
 
 import typer
 
@@ -113,6 +114,9 @@ def run(
         captures = captures_for(split)
     except ValueError as exc:
         _fail(f"--split: {exc}")
+    if dataset not in ("synth", "synth-clean", "hwp") and Path(dataset).expanduser().exists():
+        # One spelling per folder: the run's identity must not depend on the working directory.
+        dataset = str(Path(dataset).expanduser().resolve())
     cpu_budget = cpus or os.cpu_count() or 1
     gpu_list = [g.strip() for g in gpus.split(",") if g.strip()]
     common = dict(
