@@ -197,3 +197,15 @@ def test_env_var_with_the_real_checkpoint(net, monkeypatch):
     got = load_lpips_arrays()
     assert sorted(got) == sorted(want) and all(np.array_equal(got[k], want[k]) for k in want)
     assert got["conv0.weight"].shape == (64, 3, 11, 11)
+
+
+def test_differentiable_as_a_loss(net):
+    ref = torch.from_numpy(_img("ex_ref"))
+    pred = torch.from_numpy(_img("ex_p1")).requires_grad_(True)
+    d = lpips(pred, ref, net=net)
+    d.backward()
+    assert pred.grad is not None and float(pred.grad.abs().sum()) > 0
+    # a small step against the gradient lowers the distance
+    with torch.no_grad():
+        step = (pred - 1e-3 * pred.grad / pred.grad.abs().max()).clamp(0, 1)
+        assert float(lpips(step, ref, net=net)) < float(d)
