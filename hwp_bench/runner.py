@@ -221,7 +221,7 @@ def run_job(job: Job) -> dict[str, Any]:
     except Exception as exc:  # unknown method, bad override: nothing to log into
         return {**outcome, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
     outcome.update(run=run_dir.name, result=str(job.result_path()))
-    if _result_is_current(job):
+    if job_is_done(job):
         return {**outcome, "status": "skipped", "seconds": time.perf_counter() - t0}
     with _job_lock(run_dir, job.capture) as locked:
         if not locked:
@@ -259,7 +259,7 @@ def _job_lock(run_dir: Path, capture: str):
 
 def _run_locked(job: Job, run_dir: Path, outcome: dict[str, Any]) -> dict[str, Any]:
     outcome = dict(outcome)
-    if _result_is_current(job):  # finished by another process while we waited to start
+    if job_is_done(job):  # finished by another process while we waited to start
         return {**outcome, "status": "skipped"}
     logger = _job_logger(job, run_dir)
     failed_marker = run_dir / "status" / f"{job.capture}.failed.json"
@@ -290,7 +290,20 @@ def _log_path(job: Job) -> str:
     return str(job.run_dir() / "logs" / f"{job.capture}.log")
 
 
-def _result_is_current(job: Job) -> bool:
+def skipped_outcome(job: Job) -> dict[str, Any]:
+    """The outcome of a finished job, without starting a worker for it."""
+    return {
+        "method": job.method,
+        "capture": job.capture,
+        "seed": job.seed,
+        "run": job.run_name(),
+        "result": str(job.result_path()),
+        "status": "skipped",
+        "seconds": 0.0,
+    }
+
+
+def job_is_done(job: Job) -> bool:
     """A readable result file of this exact run exists (the run name holds the hash too)."""
     path = job.result_path()
     if not path.is_file():
@@ -399,6 +412,8 @@ def _fit(job, cls, config, ckpt_dir, found, logger):
         resumed = step
         logger.info("resumed from checkpoint at step %d/%d", step, n)
     every = job.checkpoint_every or max(1, math.ceil(n / 10))
+    # With the default cadence a fast fit does not spend its time writing checkpoints.
+    min_interval = 0.0 if job.checkpoint_every else 10.0
     last_save_step, last_save_time = step, time.perf_counter()
     session_start = time.perf_counter()
     desc = f"{job.method} {job.capture} s{job.seed}"
@@ -428,7 +443,10 @@ def _fit(job, cls, config, ckpt_dir, found, logger):
                     " ".join(f"{k}={float(v):.6g}" for k, v in losses.items()),
                 )
             now = time.perf_counter()
-            due = step - last_save_step >= every or now - last_save_time >= job.checkpoint_seconds
+            since = now - last_save_time
+            due = (step - last_save_step >= every and since >= min_interval) or (
+                since >= job.checkpoint_seconds
+            )
             if due and step < n:
                 state = {
                     "step": step,

@@ -57,16 +57,32 @@ def info(
     folder: str = typer.Argument(
         None, help="Dataset folder, hwp, synth or a repo id; omit for the paper's Table II."
     ),
+    config: str = typer.Option("all", "--config", "-c", help="Only captures of this config."),
+    perturbation: str = typer.Option(
+        None,
+        "--perturbation",
+        "-p",
+        help="Only captures tagged hoi, complex_pose, illumination or blur.",
+    ),
 ) -> None:
-    """Print captures, frame counts per split and perturbation tags as a table."""
+    """Print captures, frame counts per split and perturbation tags as a table.
+
+    Example: captures with motion blur among the interacting ones: ``info -c inter -p blur``.
+    """
     from tabulate import tabulate
 
     from hwp_bench.data.splits import SPLITS, split_bounds
-    from hwp_bench.data.tags import CAPTURES, TABLE_II, TABLE_V_GROUPS
+    from hwp_bench.data.tags import CAPTURES, TABLE_II, TABLE_V_GROUPS, query
 
+    try:
+        selected = set(query(config, perturbation=perturbation))
+    except ValueError as exc:
+        selected, error = None, str(exc)
+    if selected is None:
+        _fail(error)
     if folder is None:
         rows = []
-        for c in TABLE_II:
+        for c in (c for c in TABLE_II if c.capture in selected):
             counts = [hi - lo for lo, hi in split_bounds(c.frames).values()]
             rows.append(
                 [
@@ -104,6 +120,8 @@ def info(
         _fail(error)
     rows = []
     for cap, d in caps.items():
+        if cap not in selected:
+            continue
         t2 = CAPTURES.get(cap)
         rows.append(
             [

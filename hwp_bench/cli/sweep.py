@@ -19,7 +19,9 @@ def sweep_cmd(
     ),
     capture: str = typer.Option("capture04", "--capture", help="HWP-Synth capture to re-render."),
     preset: str = typer.Option("quick", "--preset", help="Method preset."),
-    synth_preset: str = typer.Option("quick", "--synth-preset", help="HWP-Synth preset: quick | full."),
+    synth_preset: str = typer.Option(
+        "quick", "--synth-preset", help="HWP-Synth preset: quick | full."
+    ),
     seed: int = typer.Option(0, "--seed"),
     out: Path = typer.Option(Path("sweeps"), "--out", help="Output folder."),
     overrides: list[str] = typer.Option([], "--set", help="Method config override key=value."),

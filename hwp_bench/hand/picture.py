@@ -1,4 +1,4 @@
-"""Contact sheets of a hand model: poses in rows, views in columns (``hwp-bench hand show``)."""
+"""Contact sheets of a hand model: poses in columns, views in rows (``hwp-bench hand show``)."""
 
 from __future__ import annotations
 
@@ -41,19 +41,19 @@ def hand_sheet(
     # One scale for the whole sheet so poses can be compared; each view centred on its hand.
     extent = 1.1 * max(float(np.ptp(v, axis=0).max()) for v in meshes)
     fig, axes = plt.subplots(
-        len(poses), len(views), figsize=(2.2 * len(views), 2.2 * len(poses)), squeeze=False
+        len(views), len(poses), figsize=(2.0 * len(poses), 2.0 * len(views)), squeeze=False
     )
-    for r, (name, verts) in enumerate(zip(poses, meshes, strict=True)):
-        for c, view in enumerate(views):
-            img = render_mesh(verts, faces, view=view, size=size, extent=extent)
+    for c, (name, verts) in enumerate(zip(poses, meshes, strict=True)):
+        for r, view in enumerate(views):
+            img = render_mesh(verts, faces, view=view, side=side, size=size, extent=extent)
             ax = axes[r, c]
             ax.imshow(img)
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:
-                ax.set_title(view, fontsize=10)
+                ax.set_title(name, fontsize=10)
             if c == 0:
-                ax.set_ylabel(name, fontsize=10)
+                ax.set_ylabel(view, fontsize=10)
     fig.suptitle(f"{model.name} hand ({side}, V={model.num_vertices})", fontsize=10)
     fig.tight_layout()
     out = Path(out)

@@ -19,9 +19,17 @@ VIEWS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] 
 SKIN = np.array([0.87, 0.68, 0.58])
 
 
-def view_basis(view: str) -> np.ndarray:
-    """Rows: image right, image down, viewing direction (a rotation matrix)."""
+def view_basis(view: str, side: str = "right") -> np.ndarray:
+    """Rows: image right, image down, viewing direction (a rotation matrix).
+
+    The left hand is the mirror image (fingers along +x), so its "up" is flipped to keep the
+    fingers pointing up in the picture.
+    """
+    if view not in VIEWS:
+        raise ValueError(f"unknown view {view!r}; known: {', '.join(VIEWS)}")
     d, up = (np.asarray(x, dtype=np.float64) for x in VIEWS[view])
+    if side == "left":
+        up = up * np.array([-1.0, 1.0, 1.0])
     down = -up
     right = np.cross(down, d)
     return np.stack([right, down, d])
@@ -43,6 +51,7 @@ def render_mesh(
     faces: np.ndarray,
     *,
     view: str = "palm",
+    side: str = "right",
     size: int = 256,
     extent: float | None = None,
     center: np.ndarray | None = None,
@@ -56,7 +65,7 @@ def render_mesh(
     """
     vertices = np.asarray(vertices, dtype=np.float64)
     faces = np.asarray(faces, dtype=np.int64)
-    basis = view_basis(view)
+    basis = view_basis(view, side)
     cam = vertices @ basis.T  # x right, y down, z depth
     if center is None:
         center_cam = (cam.min(0) + cam.max(0)) / 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from typer.testing import CliRunner
 
@@ -64,3 +66,23 @@ def test_push_command_against_fake_hub(tiny_dataset, fake_hub, tmp_path, monkeyp
     assert "pushed" in res.output and len(fake_hub.repos["me/hwp"]["files"]) == 46
     res = runner.invoke(app, ["data", "push", str(tmp_path), "me/hwp", "--endpoint", fake_hub.url])
     assert res.exit_code == 2 and "holds no hwp-bench dataset" in res.output
+
+
+def _captures(output: str) -> list[str]:
+    return [ln.split()[0] for ln in output.splitlines() if re.match(r"capture\d\d ", ln)]
+
+
+def test_info_queries_by_config_and_perturbation(tiny_dataset):
+    res = runner.invoke(app, ["data", "info", "-c", "inter", "-p", "illumination"])
+    assert res.exit_code == 0, res.output
+    assert _captures(res.output) == ["capture07"]
+    res = runner.invoke(app, ["data", "info", str(tiny_dataset), "-c", "inter", "-p", "blur"])
+    assert _captures(res.output) == [
+        "capture04",
+        "capture05",
+        "capture08",
+        "capture09",
+        "capture10",
+    ]
+    res = runner.invoke(app, ["data", "info", "-p", "rain"])
+    assert res.exit_code == 2 and "unknown perturbation" in res.output
