@@ -183,8 +183,18 @@ def run_ray(
         ray.init(**{k: v for k, v in kwargs.items() if v is not None})
         started_here = True
     try:
-        # Absolute output path: a Ray worker's working directory is not ours.
-        jobs = [replace(j, out=str(Path(j.out).resolve()), progress_position=None) for j in jobs]
+        # Absolute paths: a Ray worker's working directory is not ours. No per-job bars: Ray
+        # would interleave the workers' terminal output; the driver reports each finished job.
+        jobs = [
+            replace(
+                j,
+                out=str(Path(j.out).resolve()),
+                dataset_path=str(Path(j.dataset_path).resolve()) if j.dataset_path else None,
+                progress=False,
+                progress_position=None,
+            )
+            for j in jobs
+        ]
         task = ray.remote(run_job).options(
             num_cpus=max(1, jobs[0].threads) if jobs else 1,
             num_gpus=gpus_per_job,

@@ -277,3 +277,27 @@ def test_a_job_that_is_running_elsewhere_is_not_started_twice(tiny_dataset, toy_
         assert not (job.run_dir() / "checkpoints").exists()
     assert run_job(job)["status"] == "done"
     assert run_job(job)["status"] == "skipped"
+
+
+def test_relative_and_absolute_dataset_paths_are_the_same_run(
+    tiny_dataset, toy_plugin, tmp_path, monkeypatch
+):
+    out = tmp_path / "runs"
+    monkeypatch.chdir(tiny_dataset.parent)
+    args = [
+        "run",
+        "--method",
+        "toy-mean",
+        "--split",
+        "capture00",
+        "--executor",
+        "inline",
+        "--out",
+        out,
+        *FAST,
+    ]
+    code, text = cli(*args, "--dataset", tiny_dataset.name)
+    assert code == 0 and "done  capture00" in text, text
+    monkeypatch.chdir(tmp_path)
+    code, text = cli(*args, "--dataset", tiny_dataset)
+    assert code == 0 and "skipped  capture00" in text, text
