@@ -153,9 +153,15 @@ def _check_marker(root: Path, preset: str, seed: int, clean: bool, num_frames) -
         for sub in ("data", "splits"):
             shutil.rmtree(root / sub, ignore_errors=True)
     elif root.exists() and any(root.iterdir()):
-        raise FileExistsError(
-            f"{root} exists and is not an HWP-Synth folder (no {MARKER}); choose another --out"
-        )
+        manifest = root / "hwp_dataset.json"
+        name = json.loads(manifest.read_text()).get("name", "") if manifest.is_file() else ""
+        if not str(name).startswith("hwp-synth"):
+            raise FileExistsError(
+                f"{root} exists and is not an HWP-Synth folder (no {MARKER}); choose another --out"
+            )
+        # An HWP-Synth folder from before version markers: regenerate it.
+        for sub in ("data", "splits"):
+            shutil.rmtree(root / sub, ignore_errors=True)
     atomic_write_json(mpath, want)
 
 
