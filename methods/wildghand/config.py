@@ -31,6 +31,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "xyz_step": 0.001,  # metres per unit of the pre-activation position offset p_g
     "offset_clamp": 0.005,  # head (iii): offsets within +-0.005 of the template range
     "refine_clamp": 0.0005,  # head (iv): delta-h within +-0.0005 (parameter units)
+    "head_offsets": True,  # head (iii) on/off (Table VIII)
+    "head_refine": True,  # head (iv) on/off (Table VIII)
     # -- network f ------------------------------------------------------------------------------
     "identity_channels": 33,  # D of the latent identity map
     "identity_height": 64,
