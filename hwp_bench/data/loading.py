@@ -1,0 +1,171 @@
+"""Find a dataset and load it: local folder, the toolkit's data home, HWP-Synth, or the Hub.
+
+``resolve(name_or_path)`` turns what a user typed into a local dataset folder, trying in
+order:
+
+1. ``"synth"`` / ``"synth-clean"``: the HWP-Synth folder from
+   ``hwp_bench.synth.ensure_synth(preset="quick", seed=0, clean=...)`` (generated on first use);
+2. an existing local folder (``"hwp"`` works when you are next to a folder named ``hwp``);
+3. ``datasets_dir() / name`` (``$HWP_HOME/datasets/hwp`` after ``hwp-bench data export``);
+4. the Hub: ``"hwp"`` means ``$HWP_HUB_REPO`` (default ``hwp-bench/hwp``), a name with a slash is
+   a repo id. Only the files of the needed captures are downloaded, into the Hugging Face cache
+   (so ``HF_HUB_OFFLINE=1`` reuses an earlier download).
+
+When nothing works, :class:`DatasetNotFoundError` lists every place that was tried and what to
+do, instead of a stack of HTTP errors.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from hwp_bench.data.frame import Frame
+from hwp_bench.data.layout import LayoutError, configs_present, is_dataset_folder, read_captures
+from hwp_bench.data.splits import check_split
+from hwp_bench.data.tags import CAPTURE_IDS, captures_for, check_config
+from hwp_bench.paths import datasets_dir
+
+DEFAULT_HUB_REPO = "hwp-bench/hwp"
+_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+SYNTH_SOURCES = {"synth": False, "synth-clean": True}
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """No local copy of the dataset, and the Hub could not provide one."""
+
+
+def hub_repo() -> str:
+    """The Hub dataset repo that ``"hwp"`` resolves to (``HWP_HUB_REPO`` overrides)."""
+    return os.environ.get("HWP_HUB_REPO") or DEFAULT_HUB_REPO
+
+
+def _synth_folder(clean: bool) -> Path:
+    try:
+        from hwp_bench.synth import ensure_synth
+    except ImportError as exc:  # the synth area has not landed yet
+        raise RuntimeError(
+            "HWP-Synth is not available in this build: hwp_bench.synth.ensure_synth is missing. "
+            "Pass a dataset folder instead (see `hwp-bench data --help`)."
+        ) from exc
+    return Path(ensure_synth(preset="quick", seed=0, clean=clean))
+
+
+def resolve(
+    name_or_path: str | os.PathLike,
+    *,
+    captures: list[str] | None = None,
+    repo_id: str | None = None,
+    revision: str | None = None,
+) -> Path:
+    """A local folder in our layout holding ``name_or_path`` (see the module docstring).
+
+    ``captures`` limits a Hub download to those captures (default: all).
+    """
+    name = os.fspath(name_or_path)
+    if name in SYNTH_SOURCES:
+        return _synth_folder(SYNTH_SOURCES[name])
+    tried: list[str] = []
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if is_dataset_folder(path):
+            return path
+        read_captures(path)  # raises LayoutError with the explanation
+    tried.append(f"local folder {path.resolve()} (does not exist)")
+    bare = "/" not in name and os.sep not in name
+    if bare:
+        home = datasets_dir() / name
+        if is_dataset_folder(home):
+            return home
+        tried.append(
+            f"data home {home} (no dataset there; HWP_HOME={os.environ.get('HWP_HOME', '')!r})"
+        )
+    if repo_id is None:
+        if name == "hwp":
+            repo_id = hub_repo()
+        elif _REPO_ID.fullmatch(name):
+            repo_id = name
+    if repo_id is None:
+        raise DatasetNotFoundError(
+            f"dataset {name!r} not found. Tried: " + "; ".join(tried) + ". Pass a folder "
+            "written by `hwp-bench data export` / `convert-upstream`, 'synth', or 'hwp'."
+        )
+    return _from_hub(repo_id, revision=revision, captures=captures, tried=tried)
+
+
+def _from_hub(repo_id: str, *, revision: str | None, captures: list[str] | None, tried) -> Path:
+    caps = captures or list(CAPTURE_IDS)
+    patterns = ["README.md", "hwp_dataset.json", "splits/*.json"] + [f"data/{c}/*" for c in caps]
+    try:
+        from huggingface_hub import snapshot_download
+
+        folder = snapshot_download(
+            repo_id, repo_type="dataset", revision=revision, allow_patterns=patterns
+        )
+    except Exception as exc:  # offline, unknown repo, HTTP error: one clear message
+        offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false", "False")
+        why = (
+            "HF_HUB_OFFLINE is set and it is not in the Hugging Face cache"
+            if offline
+            else (f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
+        )
+        raise DatasetNotFoundError(
+            f"HWP is not available locally and could not be fetched from the Hub repo "
+            f"{repo_id!r} ({why}). Tried: " + "; ".join(tried) + ". Fixes: on a machine with "
+            "internet run `hwp-bench data export DIR` and copy DIR here (or into "
+            "$HWP_HOME/datasets/hwp), convert the authors' release with `hwp-bench data "
+            "convert-upstream SRC DST`, or use the built-in stand-in: source 'synth'."
+        ) from exc
+    folder = Path(folder)
+    if not is_dataset_folder(folder):
+        raise LayoutError(
+            f"Hub repo {repo_id!r} has no captures in our layout (downloaded {folder})"
+        )
+    return folder
+
+
+def load_dataset(
+    name_or_path: str | os.PathLike = "hwp",
+    config: str = "all",
+    *,
+    split: str | None = None,
+    repo_id: str | None = None,
+    revision: str | None = None,
+    **kwargs: Any,
+):
+    """``datasets.Dataset`` (or a ``DatasetDict`` when ``split`` is None) of a config.
+
+    ``kwargs`` go to :func:`datasets.load_dataset` (``cache_dir``, ``keep_in_memory``...).
+    """
+    check_config(config)
+    if split is not None:
+        check_split(split)
+    folder = resolve(
+        name_or_path, captures=captures_for(config), repo_id=repo_id, revision=revision
+    )
+    have = configs_present(read_captures(folder))
+    if config not in have:
+        raise ValueError(
+            f"config {config!r} has no captures in {folder} (it has configs: {', '.join(have)})"
+        )
+    import datasets
+
+    return datasets.load_dataset(str(folder), config, split=split, **kwargs)
+
+
+def load_frames(source: str | os.PathLike, capture: str, split: str) -> list[Frame]:
+    """The Frames of one capture's split, in index order (what methods and the runner use).
+
+    ``source``: ``"synth"``, ``"synth-clean"``, ``"hwp"`` or a dataset folder.
+    """
+    from hwp_bench.data.torch_view import FrameDataset
+
+    check_split(split)
+    if capture not in CAPTURE_IDS:
+        raise ValueError(f"unknown capture {capture!r}: choose one of {', '.join(CAPTURE_IDS)}")
+    folder = resolve(source, captures=[capture])
+    if capture not in read_captures(folder):
+        raise ValueError(f"{folder} has no {capture} (it has {sorted(read_captures(folder))})")
+    return list(FrameDataset.from_folder(folder, [capture], split))
