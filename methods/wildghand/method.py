@@ -14,6 +14,9 @@ loop. All randomness (frame order, omega dropout) comes from generators seeded b
 from __future__ import annotations
 
 import math
+import time
+from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,12 +80,11 @@ def _downscale(frame, max_size: int) -> tuple[np.ndarray, np.ndarray | None, np.
     if mask is not None:
         m = torch.from_numpy(mask)[None, None]
         mask = F.interpolate(m, size=(nh, nw), mode="area")[0, 0].numpy()
-    # Pixel centres at (i + 0.5): x' = (x + 0.5) * sx - 0.5.
+    # The rasterizer puts pixel j's centre at j + 0.5 (continuous coordinates), so resizing
+    # scales the whole projection: x' = sx * x.
     sx, sy = nw / w, nh / h
-    K[0, 0] *= sx
-    K[1, 1] *= sy
-    K[0, 2] = (K[0, 2] + 0.5) * sx - 0.5
-    K[1, 2] = (K[1, 2] + 0.5) * sy - 0.5
+    K[0, :] *= sx
+    K[1, :] *= sy
     return img, mask, K
 
 
@@ -126,8 +128,12 @@ class WildGHand(MethodBase):
         torch.manual_seed(self.seed)
         self.hand = load_hand_model(cfg["hand_model"], int(cfg["subdivision"]), device=self.device)
         zeros = torch.zeros(1, 48, device=self.device)
-        template = self.hand(zeros, torch.zeros(1, 10, device=self.device),
-                             torch.zeros(1, 3, device=self.device), side="right").vertices[0]
+        template = self.hand(
+            zeros,
+            torch.zeros(1, 10, device=self.device),
+            torch.zeros(1, 3, device=self.device),
+            side="right",
+        ).vertices[0]
         self.net = GaussianNetwork(
             template=template,
             vertex_uvs=torch.as_tensor(self.hand.vertex_uvs),
@@ -156,6 +162,16 @@ class WildGHand(MethodBase):
         self._regions: dict[int, torch.Tensor] = {}
         self._weights: dict[int, np.ndarray] = {}
         self._perceptual: Perceptual | None = None
+        self.timing: dict[str, float] = defaultdict(float)  # seconds per phase (profiling)
+
+    @contextmanager
+    def _phase(self, name: str):
+        """Accumulate wall time per training phase (network, rasterizer, PAO, ...)."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timing[name] += time.perf_counter() - t0
 
     def _load_prior(self, path: str) -> None:
         """Load a pretrained f (the paper's cross-subject prior); matching tensors only."""
@@ -324,23 +340,27 @@ class WildGHand(MethodBase):
             for k, v in parts.items():
                 logs[k] = logs.get(k, 0.0) + v / len(idxs)
         if self.hand_type == "inter" and cfg["w_cross"] > 0:
-            cross = (self.net.texture_features("left") - self.net.texture_features("right"))
+            cross = self.net.texture_features("left") - self.net.texture_features("right")
             cross = cross.abs().mean()
             total = total + cfg["w_cross"] * cross
             logs["cross"] = float(cross)
         self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        params = [p for m in self._modules() for p in m.parameters()]
-        torch.nn.utils.clip_grad_norm_(params, float(cfg["grad_clip"]))
-        self.optimizer.step()
+        with self._phase("backward"):
+            total.backward()
+        with self._phase("optimizer"):
+            params = [p for m in self._modules() for p in m.parameters()]
+            torch.nn.utils.clip_grad_norm_(params, float(cfg["grad_clip"]))
+            self.optimizer.step()
         return {"loss": float(total.detach()), **logs, "lr": self.optimizer.param_groups[0]["lr"]}
 
     def _frame_loss(self, i: int, gen: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
         cfg = self.config
         fr = self._frames[i]
         h, w = fr.image.shape[:2]
-        gs = self._gaussians(fr.hands, fr.t, train=True, generator=gen)
-        out = self._rasterize(gs, fr.K, h, w)
+        with self._phase("network"):
+            gs = self._gaussians(fr.hands, fr.t, train=True, generator=gen)
+        with self._phase("rasterizer"):
+            out = self._rasterize(gs, fr.K, h, w)
         render, alpha = out["color"], out["alpha"]
         target = fr.image
         if fr.mask is not None and cfg["mask_target"]:
@@ -353,21 +373,24 @@ class WildGHand(MethodBase):
         if mode == "off":
             weight = torch.ones(h, w, device=self.device)
         else:
-            res = pao_weights(
-                render,
-                target,
-                alpha,
-                self._regions_for(i),
-                self.thresholds,
-                omega=0.0 if omega_raw is None else float(omega_raw.detach()),
-                mode=mode,
-                form=str(cfg["pao_form"]),
-                mu_norm=str(cfg["pao_mu"]),
-                scale=float(cfg["pao_alpha"]),
-                beta=float(cfg["pao_beta"]),
-                silhouette=float(cfg["pao_silhouette"]),
-                frame_mask=fr.mask,
-            )
+            with self._phase("regions"):
+                labels = self._regions_for(i)
+            with self._phase("pao"):
+                res = pao_weights(
+                    render,
+                    target,
+                    alpha,
+                    labels,
+                    self.thresholds,
+                    omega=0.0 if omega_raw is None else float(omega_raw.detach()),
+                    mode=mode,
+                    form=str(cfg["pao_form"]),
+                    mu_norm=str(cfg["pao_mu"]),
+                    scale=float(cfg["pao_alpha"]),
+                    beta=float(cfg["pao_beta"]),
+                    silhouette=float(cfg["pao_silhouette"]),
+                    frame_mask=fr.mask,
+                )
             weight = res.weight
             self._weights[fr.index] = weight.detach().cpu().numpy().astype(np.float16)
 
@@ -476,5 +499,5 @@ class WildGHand(MethodBase):
             }
             out["omega_mean_abs"] = float(omega.abs().mean())
         out["pao_weight"] = {k: v.astype(np.float32) for k, v in sorted(self._weights.items())}
+        out["timing"] = dict(self.timing)
         return out
-
