@@ -35,9 +35,9 @@ def _teacher_frames(n: int, *, seed: int, size: int, start: int, total: int, spl
     frames = []
     for k in range(n):
         pose = np.zeros(48, np.float32)
-        pose[:3] = [np.pi, 0.0, 0.0] + rng.normal(0, 0.25, 3)  # palm towards the camera
-        pose[3:] = rng.normal(0, 0.25, 45)
-        trans = np.array([0.0, 0.07, 0.5], np.float32) + rng.normal(0, 0.005, 3).astype(np.float32)
+        pose[:3] = [-np.pi / 2, 0.0, 0.0] + rng.normal(0, 0.2, 3)  # palm towards the camera
+        pose[3:] = rng.normal(0, 0.2, 45)
+        trans = np.array([0.1, 0.0, 0.5], np.float32) + rng.normal(0, 0.005, 3).astype(np.float32)
         p = torch.from_numpy(pose)[None]
         v = hand(p, torch.zeros(1, 10), torch.from_numpy(trans)[None], side="right").vertices[0]
         out = rasterize(
