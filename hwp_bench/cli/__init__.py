@@ -10,8 +10,13 @@ from __future__ import annotations
 import typer
 
 from hwp_bench.cli import data as _data
+from hwp_bench.cli import eval as _eval
 from hwp_bench.cli import hand as _hand
+from hwp_bench.cli import leaderboard as _leaderboard
+from hwp_bench.cli import results as _results
 from hwp_bench.cli import run as _run
+from hwp_bench.cli import submit as _submit
+from hwp_bench.cli import tables as _tables  # noqa: F401  (adds `results table`)
 
 app = typer.Typer(
     name="hwp-bench",
@@ -24,6 +29,12 @@ app = typer.Typer(
 app.add_typer(_hand.app, name="hand", help="Hand models: inspect and render.")
 app.add_typer(_data.app, name="data", help="Datasets: HWP-Synth, HWP export, conversion, info.")
 app.command("run")(_run.run)
+app.command("methods")(_run.methods)
+app.command("test-method")(_run.test_method)
+app.command("eval")(_eval.eval_cmd)
+app.add_typer(_results.app, name="results", help="Result files: verify, tables, reports.")
+app.add_typer(_submit.app, name="submit", help="Leaderboard submissions: pack, check, upload.")
+app.add_typer(_leaderboard.app, name="leaderboard", help="Leaderboard server, admin, site.")
 
 
 @app.command("version")

@@ -1,17 +1,282 @@
-"""``hwp-bench run``: fit, render and score methods on a split (owned by the runner area)."""
+"""``hwp-bench run``, ``methods`` and ``test-method`` (owned by the runner area).
+
+Exit codes: 0 everything done; 1 some jobs failed (the others finished; the table shows which);
+2 the command cannot start (unknown method, bad option, missing dataset or dependency).
+"""
 
 from __future__ import annotations
 
+import os
+
 import typer
+
+EXIT_FAILED_JOBS = 1
+EXIT_USAGE = 2
+
+
+def _fail(msg: str, code: int = EXIT_USAGE):
+    typer.echo(f"error: {msg}", err=True)
+    raise typer.Exit(code)
+
+
+def _parse_seeds(text: str) -> list[int]:
+    seeds: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "-" in part[1:]:
+            lo, hi = part.split("-", 1)
+            if not (lo.isdigit() and hi.isdigit()) or int(hi) < int(lo):
+                _fail(f"--seeds: cannot read {part!r} (use e.g. 0,1,2 or 0-4)")
+            seeds.extend(range(int(lo), int(hi) + 1))
+        elif part.isdigit():
+            seeds.append(int(part))
+        else:
+            _fail(f"--seeds: {part!r} is not a non-negative integer (use e.g. 0,1,2)")
+    if not seeds:
+        _fail("--seeds: give at least one seed")
+    return list(dict.fromkeys(seeds))
 
 
 def run(
-    method: str = typer.Option("wildghand", "--method", help="Registered method id."),
+    method: str = typer.Option(
+        ..., "--method", "-m", help="Registered method id (see `hwp-bench methods`)."
+    ),
     split: str = typer.Option("inter", "--split", help="single | inter | all | captureNN"),
+    dataset: str = typer.Option(
+        "synth", "--dataset", help="synth | synth-clean | hwp | PATH to a dataset folder"
+    ),
+    preset: str = typer.Option(
+        "quick", "--preset", help="quick (CPU) | paper (GPU), or any preset the method defines"
+    ),
+    seeds: str = typer.Option(
+        "0", "--seeds", help="Comma-separated seeds, ranges allowed: 0,1,2 or 0-2"
+    ),
+    executor: str = typer.Option(
+        "local", "--executor", help="local (one process per job) | ray | inline"
+    ),
+    out: str = typer.Option("runs", "--out", help="Output folder (runs, renders, logs, results)"),
+    protocol: str = typer.Option(
+        "hwp-v1", "--protocol", help="Evaluation protocol: hwp-v1 | wildghand-paper"
+    ),
+    metrics: str = typer.Option(
+        "", "--metrics", help="Comma-separated subset of the protocol's metrics (default: all)"
+    ),
+    overrides: list[str] = typer.Option(
+        [], "--set", help="Config override key=value (repeatable; dotted keys nest)"
+    ),
+    cpus: int = typer.Option(0, "--cpus", help="CPU budget for concurrent jobs (0: all cores)"),
+    threads: int = typer.Option(
+        0, "--threads", help="Torch threads per job (0: budget / concurrent jobs)"
+    ),
+    gpus: str = typer.Option(
+        "", "--gpus", help="Comma-separated GPU ids, one concurrent job per GPU (local executor)"
+    ),
+    ray_address: str = typer.Option(
+        "", "--ray-address", help="Ray cluster address (default: a local Ray)"
+    ),
+    checkpoint_every: int = typer.Option(
+        0, "--checkpoint-every", help="Checkpoint every N iterations (0: ~10 per fit)"
+    ),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars"),
 ) -> None:
-    """Fit METHOD on every capture of SPLIT, render the test clips, score and print a table."""
-    typer.echo(
-        f"hwp-bench run --method {method} --split {split}: the runner is not built yet "
-        "(issue 7, 'Method interface, registry, runner and the hwp-bench command line')."
+    """Fit METHOD on every capture of SPLIT for each seed, render the test clips, score them
+    and print the table. Finished work is skipped; interrupted work resumes."""
+    from hwp_bench.api import ConfigError, MethodNotFound, MethodUnavailable, get_method
+    from hwp_bench.executors import EXECUTORS, default_threads, ray_available
+    from hwp_bench.runner import format_table, plan_jobs, prepare_dataset, summarize
+
+    if executor not in EXECUTORS:
+        _fail(f"--executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
+    if executor == "ray" and (why := ray_available()):
+        _fail(why)
+    seed_list = _parse_seeds(seeds)
+    try:
+        cls = get_method(method)
+        info = cls.method_info()
+        info.resolve_config(preset, overrides)
+    except (MethodNotFound, MethodUnavailable, ConfigError) as exc:
+        _fail(str(exc))
+    try:
+        from hwp_bench.metrics import get_protocol
+
+        proto = get_protocol(protocol)
+    except KeyError as exc:
+        _fail(str(exc.args[0] if exc.args else exc))
+    metric_list = tuple(m.strip() for m in metrics.split(",") if m.strip()) or None
+    unknown = [m for m in metric_list or () if m not in proto.metrics]
+    if unknown:
+        _fail(f"--metrics: {', '.join(unknown)} not in {protocol}'s {', '.join(proto.metrics)}")
+    try:
+        from hwp_bench.data import captures_for
+
+        captures = captures_for(split)
+    except ValueError as exc:
+        _fail(f"--split: {exc}")
+    try:
+        folder, present = prepare_dataset(dataset, captures)
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        _fail(f"--dataset {dataset}: {exc}")
+    missing = [c for c in captures if c not in present]
+    if missing:
+        typer.echo(
+            f"note: {dataset} has no {', '.join(missing)}; running the other captures", err=True
+        )
+    if not present:
+        _fail(f"--dataset {dataset} holds none of the captures of split {split!r}")
+    captures = present
+
+    cpu_budget = cpus or os.cpu_count() or 1
+    n_jobs = len(captures) * len(seed_list)
+    gpu_list = [g.strip() for g in gpus.split(",") if g.strip()]
+    job_threads = threads or default_threads(n_jobs, cpu_budget)
+    jobs = plan_jobs(
+        method,
+        captures,
+        seed_list,
+        preset=preset,
+        overrides=tuple(overrides),
+        dataset=dataset,
+        dataset_path=str(folder),
+        protocol=protocol,
+        metrics=metric_list,
+        out=out,
+        threads=job_threads,
+        checkpoint_every=checkpoint_every or None,
+        progress=progress,
     )
-    raise typer.Exit(code=2)
+    typer.echo(
+        f"{method} ({info.implementation_status}) x {len(captures)} captures x "
+        f"{len(seed_list)} seeds on {dataset} [{preset}], {executor} executor, "
+        f"{job_threads} thread(s)/job, output {out}",
+        err=True,
+    )
+
+    def report(o):
+        status = o.get("status")
+        line = f"{status:>11}  {o['capture']} seed {o['seed']}"
+        if status == "failed":
+            line += f": {o.get('error')}" + (f" (log: {o['log']})" if o.get("log") else "")
+        elif status == "unsupported":
+            line += f": {o.get('error')}"
+        typer.echo(line, err=True)
+
+    try:
+        if executor == "inline":
+            from hwp_bench.executors import run_inline
+
+            outcomes = run_inline(jobs, on_done=report)
+        elif executor == "ray":
+            from hwp_bench.executors import run_ray
+
+            outcomes = run_ray(jobs, address=ray_address or None, cpus=cpus or None, on_done=report)
+        else:
+            from hwp_bench.executors import run_local
+
+            outcomes = run_local(jobs, cpus=cpu_budget, gpus=gpu_list, on_done=report)
+    except KeyboardInterrupt:
+        typer.echo(
+            "interrupted: rerun the same command to resume from the last checkpoints", err=True
+        )
+        raise typer.Exit(130) from None
+
+    summary = summarize(outcomes, captures)
+    title = f"{info.name} [{preset}] on {dataset} / {split}, protocol {protocol}"
+    typer.echo(format_table(summary, title=title))
+    if summary.failed:
+        typer.echo(
+            f"{len(summary.failed)} job(s) failed; fix the cause (see the logs) and rerun: "
+            "finished jobs are skipped.",
+            err=True,
+        )
+        raise typer.Exit(EXIT_FAILED_JOBS)
+
+
+def methods(
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
+) -> None:
+    """List registered methods: availability (with the reason when not), hand types, status."""
+    import json
+
+    from tabulate import tabulate
+
+    from hwp_bench.registry import list_methods
+
+    rows = list_methods()
+    if as_json:
+        payload = [
+            {
+                "id": r.id,
+                "available": r.available,
+                "reason": r.reason,
+                "source": r.source,
+                "target": r.target,
+                "info": r.info.to_dict() if r.info is not None else None,
+            }
+            for r in rows
+        ]
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    table = []
+    for r in rows:
+        info = r.info
+        table.append(
+            [
+                r.id,
+                "available" if r.available else "unavailable",
+                ", ".join(info.hand_types) if info else "-",
+                info.implementation_status if info else "-",
+                ", ".join(sorted(info.presets)) if info else "-",
+                info.name if info else r.target,
+                "" if r.available else r.reason,
+            ]
+        )
+    typer.echo(
+        tabulate(
+            table,
+            headers=["id", "status", "hands", "implementation", "presets", "name", "reason"],
+            tablefmt="github",
+            maxcolwidths=[None, None, None, None, None, 30, 60],
+        )
+    )
+
+
+def test_method(
+    name: str = typer.Argument(..., help="Registered method id"),
+    dataset: str = typer.Option("synth", "--dataset", help="synth | synth-clean | hwp | PATH"),
+    capture: str = typer.Option("capture00", "--capture", help="Capture to train and render on"),
+    preset: str = typer.Option("quick", "--preset"),
+    overrides: list[str] = typer.Option([], "--set", help="Config override key=value (repeatable)"),
+    iterations: int = typer.Option(
+        20, "--iterations", help="Cap on training iterations (0: the full fit)"
+    ),
+    train_frames: int = typer.Option(
+        8, "--train-frames", help="Train on this many frames (0: all)"
+    ),
+    test_frames: int = typer.Option(3, "--test-frames", help="Render this many test frames"),
+    protocol: str = typer.Option("hwp-v1", "--protocol"),
+    metrics: str = typer.Option("", "--metrics", help="Comma-separated subset of metrics"),
+) -> None:
+    """Check NAME against the method contract: fit, render, save, load, render again gives
+    identical images; re-scoring saved renders reproduces the metrics. Exit 1 on a failure."""
+    from hwp_bench.contract import check_method
+
+    checks = check_method(
+        name,
+        dataset=dataset,
+        capture=capture,
+        preset=preset,
+        overrides=overrides,
+        iterations=iterations or None,
+        train_frames=train_frames or None,
+        test_frames=test_frames,
+        protocol=protocol,
+        metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()) or None,
+        echo=typer.echo,
+    )
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        typer.echo(f"{name}: {len(failed)} check(s) failed", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{name}: all {len(checks)} checks passed")

@@ -1,0 +1,83 @@
+"""``hwp-bench results table``: the paper's tables regenerated from result files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from hwp_bench.cli.results import add_command
+
+
+def table_cmd(
+    table: str = typer.Option(..., "--table", "-t", help="III | V | VI | VII | VIII | IX | X"),
+    results: list[Path] = typer.Option(
+        [Path("runs")], "--results", "-r", help="Result files or folders (searched recursively)."
+    ),
+    fmt: str = typer.Option("markdown", "--format", "-f", help="markdown | latex | csv | json"),
+    protocol: str | None = typer.Option(
+        None, "--protocol", help="Protocol id, if files mix several."
+    ),
+    preset: str | None = typer.Option(None, "--preset", help="Preset, if files mix several."),
+    dataset: str | None = typer.Option(None, "--dataset", help="Dataset id, if files mix several."),
+    paper: bool = typer.Option(True, "--paper/--no-paper", help="Show the paper's numbers too."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write here instead of stdout."),
+) -> None:
+    """Build paper Table TABLE from result files, beside the paper's numbers."""
+    from hwp_bench.io import atomic_write_text
+    from hwp_bench.results.collect import collect
+    from hwp_bench.results.tables import TableError, make_table
+
+    try:
+        records, skipped = collect(results)
+        text = make_table(
+            table, records, protocol=protocol, preset=preset, dataset=dataset, show_paper=paper
+        ).render(fmt)
+    except (TableError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    for s in skipped:
+        typer.echo(f"warning: skipped {s}", err=True)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        atomic_write_text(out, text)
+        typer.echo(f"wrote {out}")
+
+
+add_command("table", table_cmd)
+
+
+def report_cmd(
+    results: list[Path] = typer.Option(
+        [Path("runs")], "--results", "-r", help="Result files or folders (searched recursively)."
+    ),
+    out: Path = typer.Option(Path("report.html"), "--out", "-o", help="HTML file to write."),
+    protocol: str | None = typer.Option(None, "--protocol"),
+    preset: str | None = typer.Option(None, "--preset"),
+    dataset: str | None = typer.Option(None, "--dataset"),
+    captures: str | None = typer.Option(
+        None, "--captures", help="Comma-separated captures for the qualitative grid."
+    ),
+) -> None:
+    """Write a static HTML report (tables, bar charts, grids, omega, PAO masks, sweeps)."""
+    from hwp_bench.results.report import build_report, summary
+    from hwp_bench.results.tables import TableError
+
+    try:
+        path = build_report(
+            results,
+            out,
+            protocol=protocol,
+            preset=preset,
+            dataset=dataset,
+            captures=captures.split(",") if captures else None,
+        )
+    except (TableError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    s = summary(path)
+    typer.echo(f"wrote {path} ({s['tables']} tables, {s['images']} figures)")
+
+
+add_command("report", report_cmd)

@@ -1,0 +1,199 @@
+"""Executors: where :func:`hwp_bench.runner.run_job` runs. All write the same files.
+
+- ``local`` (default): one fresh process per job (spawned, so no state leaks between jobs and a
+  crash, a segfault or an out-of-memory kill takes down only that job), at most
+  ``cpus // threads`` at a time; with ``gpus`` each concurrent job gets one device through
+  ``CUDA_VISIBLE_DEVICES``.
+- ``ray``: the same jobs as Ray tasks (``pip install hwp-bench[ray]``), on ``ray.init()``'s local
+  cluster or on the one at ``address``; ``out`` must then be a path every node can write.
+- ``inline``: in this process, one after another (debugging; no isolation from crashes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from hwp_bench.runner import Job, run_job
+
+EXECUTORS = ("local", "ray", "inline")
+
+Outcome = dict[str, Any]
+
+
+def default_threads(n_jobs: int, cpus: int) -> int:
+    """Threads per job: share the CPU budget among the jobs that can run at once."""
+    return max(1, cpus // max(1, min(n_jobs, cpus)))
+
+
+def run_inline(jobs: Sequence[Job], on_done: Callable[[Outcome], None] | None = None):
+    outcomes = []
+    for job in jobs:
+        outcome = run_job(job)
+        outcomes.append(outcome)
+        if on_done:
+            on_done(outcome)
+    return outcomes
+
+
+def _child(job: Job, outcome_path: str, env: dict[str, str]) -> None:
+    os.environ.update(env)
+    outcome = run_job(job)
+    from hwp_bench.io import atomic_write_json
+
+    atomic_write_json(outcome_path, outcome)
+
+
+def run_local(
+    jobs: Sequence[Job],
+    *,
+    cpus: int | None = None,
+    gpus: Sequence[str] = (),
+    on_done: Callable[[Outcome], None] | None = None,
+    poll_seconds: float = 0.2,
+) -> list[Outcome]:
+    """Run each job in its own spawned process, within the CPU (and GPU) budget."""
+    cpus = max(1, cpus or os.cpu_count() or 1)
+    threads = max(1, jobs[0].threads) if jobs else 1
+    slots = max(1, cpus // threads)
+    if gpus:
+        slots = min(slots, len(gpus))
+    ctx = multiprocessing.get_context("spawn")
+    pending = list(enumerate(jobs))
+    running: dict[int, tuple[Any, int, Job, Path]] = {}  # slot -> (process, index, job, file)
+    outcomes: list[Outcome | None] = [None] * len(jobs)
+    tmpdir = Path(tempfile.mkdtemp(prefix="hwp-bench-outcomes-"))
+    try:
+        while pending or running:
+            for slot in range(slots):
+                if slot in running or not pending:
+                    continue
+                index, job = pending.pop(0)
+                if slots > 1 and job.progress_position is None:
+                    job = replace(job, progress_position=slot)
+                env = {"CUDA_VISIBLE_DEVICES": str(gpus[slot])} if gpus else {}
+                path = tmpdir / f"{index}.json"
+                proc = ctx.Process(target=_child, args=(job, str(path), env), daemon=False)
+                proc.start()
+                running[slot] = (proc, index, job, path)
+            time.sleep(poll_seconds)
+            for slot, (proc, index, job, path) in list(running.items()):
+                if proc.is_alive():
+                    continue
+                proc.join()
+                outcome = _read_outcome(path, job, proc.exitcode)
+                outcomes[index] = outcome
+                del running[slot]
+                if on_done:
+                    on_done(outcome)
+    except BaseException:
+        for proc, *_ in running.values():
+            with contextlib.suppress(Exception):
+                proc.terminate()
+        for proc, *_ in running.values():
+            proc.join(timeout=10)
+        raise
+    finally:
+        for p in tmpdir.glob("*"):
+            with contextlib.suppress(OSError):
+                p.unlink()
+        with contextlib.suppress(OSError):
+            tmpdir.rmdir()
+    return [o for o in outcomes if o is not None]
+
+
+def _read_outcome(path: Path, job: Job, exitcode: int | None) -> Outcome:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        pass
+    how = f"killed by signal {-exitcode}" if exitcode and exitcode < 0 else f"exit code {exitcode}"
+    outcome: Outcome = {
+        "method": job.method,
+        "capture": job.capture,
+        "seed": job.seed,
+        "status": "failed",
+        "error": f"worker process died ({how}) before reporting; see the job's log",
+    }
+    with contextlib.suppress(Exception):
+        outcome["run"] = job.run_dir().name
+        outcome["log"] = str(job.run_dir() / "logs" / f"{job.capture}.log")
+    return outcome
+
+
+def ray_available() -> str | None:
+    """None if Ray imports, else how to get it."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        return "the Ray executor needs Ray: pip install 'hwp-bench[ray]'"
+    return None
+
+
+def run_ray(
+    jobs: Sequence[Job],
+    *,
+    address: str | None = None,
+    cpus: int | None = None,
+    gpus_per_job: float = 0.0,
+    on_done: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
+    """Run the jobs as Ray tasks; every task writes its files under ``job.out`` itself."""
+    import ray
+
+    from hwp_bench.registry import ENV_VAR
+
+    env_vars = {k: os.environ[k] for k in (ENV_VAR, "HWP_HOME") if k in os.environ}
+    started_here = False
+    if not ray.is_initialized():
+        kwargs: dict[str, Any] = {
+            "include_dashboard": False,
+            "log_to_driver": True,
+            "runtime_env": {"env_vars": env_vars} if env_vars else None,
+        }
+        if address:
+            kwargs["address"] = address
+        elif cpus:
+            kwargs["num_cpus"] = cpus
+        ray.init(**{k: v for k, v in kwargs.items() if v is not None})
+        started_here = True
+    try:
+        # Absolute output path: a Ray worker's working directory is not ours.
+        jobs = [replace(j, out=str(Path(j.out).resolve()), progress_position=None) for j in jobs]
+        task = ray.remote(run_job).options(
+            num_cpus=max(1, jobs[0].threads) if jobs else 1,
+            num_gpus=gpus_per_job,
+            max_retries=0,
+        )
+        refs = {task.remote(j): (i, j) for i, j in enumerate(jobs)}
+        outcomes: list[Outcome | None] = [None] * len(jobs)
+        waiting = list(refs)
+        while waiting:
+            done, waiting = ray.wait(waiting, num_returns=1)
+            for ref in done:
+                index, job = refs[ref]
+                try:
+                    outcome = ray.get(ref)
+                except Exception as exc:  # worker died, or the task could not be deserialised
+                    outcome = {
+                        "method": job.method,
+                        "capture": job.capture,
+                        "seed": job.seed,
+                        "status": "failed",
+                        "error": f"Ray task failed: {type(exc).__name__}: {exc}",
+                    }
+                outcomes[index] = outcome
+                if on_done:
+                    on_done(outcome)
+        return [o for o in outcomes if o is not None]
+    finally:
+        if started_here:
+            ray.shutdown()

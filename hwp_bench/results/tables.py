@@ -1,0 +1,548 @@
+"""The paper's tables (III, V-X) computed from result files, beside the paper's numbers.
+
+Aggregation rules (the same for every table, so that cells are comparable):
+
+1. a capture's value for one seed is the result file's mean (per-frame values averaged with the
+   protocol's capture mean);
+2. a capture's value is the mean over the seeds present for it;
+3. a group's value (e.g. "inter" = captures 4-10) is the mean of its captures' values, and is
+   only given when **every** capture of the group has a result; otherwise the cell is empty and
+   a note names the missing captures;
+4. for Table X, the value is the mean +- sample standard deviation over seeds of the per-seed
+   value of capture 4 (the paper's Table X numbers are those of capture 4 in Table IX).
+
+Each table states its dataset, preset, protocol and seeds, marks the best value per column in
+bold (as the paper does; among measured rows only) and can show the paper's values in a second
+row per method.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hwp_bench.data.tags import TABLE_III_GROUPS, TABLE_IX_CAPTURES, TABLE_V_GROUPS
+from hwp_bench.results import paper_numbers as paper
+from hwp_bench.results.collect import ResultRecord
+
+METRICS = ("psnr", "ssim", "lpips")
+METRIC_LABELS = {
+    "psnr": "PSNR↑",
+    "ssim": "SSIM↑",
+    "lpips": "LPIPS↓",
+    "omega_e3": "Avg. T. Wt. ×1e-3",
+}
+HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "lpips": False, "omega_e3": None}
+TABLE_IDS = ("III", "V", "VI", "VII", "VIII", "IX", "X")
+
+#: Display names of methods (paper spelling for the paper's methods).
+METHOD_NAMES = {
+    "wildghand": "WildGHand",
+    "intergaussianhand": "InterGaussianHand",
+    "handy": "Handy",
+    "uhm": "UHM",
+    "robust-trimmed": "Robust (trimmed L1)",
+    "appearance-embedding": "Appearance embedding",
+    "mean-color": "Mean colour (trivial)",
+}
+PAPER_METHOD_ORDER = ("uhm", "handy", "intergaussianhand", "wildghand")
+
+
+class TableError(ValueError):
+    """The result files cannot make the requested table (with the reason)."""
+
+
+@dataclass
+class Cell:
+    value: float | None = None
+    std: float | None = None
+    missing: str = ""  # why the value is absent
+    best: bool = False
+    digits: int = 2
+
+    def text(self, bold: Callable[[str], str] = lambda s: s) -> str:
+        if self.value is None:
+            return "–"
+        s = f"{self.value:.{self.digits}f}"
+        if self.std is not None:
+            s += f" ± {self.std:.{self.digits}f}"
+        return bold(s) if self.best else s
+
+
+@dataclass
+class Row:
+    label: str
+    cells: list[Cell]
+    paper: bool = False  # a row of the paper's printed numbers
+
+
+@dataclass
+class Table:
+    id: str
+    title: str
+    columns: list[tuple[str, str]]  # (group, metric)
+    rows: list[Row]
+    context: dict[str, Any] = field(default_factory=dict)  # dataset, preset, protocol, seeds
+    notes: list[str] = field(default_factory=list)
+
+    # -- rendering ---------------------------------------------------------------------------
+    def header(self) -> list[str]:
+        groups = {g for g, _ in self.columns}
+        if len(groups) == 1:
+            return ["method"] + [METRIC_LABELS.get(m, m) for _, m in self.columns]
+        return ["method"] + [f"{g} {METRIC_LABELS.get(m, m)}" for g, m in self.columns]
+
+    def context_line(self) -> str:
+        c = self.context
+        seeds = ",".join(str(s) for s in c.get("seeds", [])) or "–"
+        return (
+            f"dataset {c.get('dataset', '–')}, preset {c.get('preset', '–')}, "
+            f"protocol {c.get('protocol', '–')}, seeds {seeds}"
+        )
+
+    def _body(self, bold: Callable[[str], str]) -> list[list[str]]:
+        return [[r.label] + [c.text(bold) for c in r.cells] for r in self.rows]
+
+    def to_markdown(self) -> str:
+        from tabulate import tabulate
+
+        body = tabulate(self._body(lambda s: f"**{s}**"), headers=self.header(), tablefmt="github")
+        lines = [f"**Table {self.id}: {self.title}** ({self.context_line()})", "", body]
+        if self.notes:
+            lines += [""] + [f"- {n}" for n in self.notes]
+        return "\n".join(lines) + "\n"
+
+    def to_latex(self) -> str:
+        from tabulate import tabulate
+
+        body = tabulate(
+            self._body(lambda s: "\\textbf{" + s + "}"),
+            headers=self.header(),
+            tablefmt="latex_raw",
+        )
+        body = body.replace("±", "$\\pm$").replace("–", "--").replace("↑", "$\\uparrow$")
+        body = body.replace("↓", "$\\downarrow$").replace("×", "$\\times$")
+        notes = "".join(f"% {n}\n" for n in self.notes)
+        return f"% Table {self.id}: {self.title} ({self.context_line()})\n{notes}{body}\n"
+
+    def records(self) -> list[dict[str, Any]]:
+        """One dict per cell: the machine-readable form (csv and json)."""
+        out = []
+        for r in self.rows:
+            for (g, m), c in zip(self.columns, r.cells, strict=True):
+                out.append(
+                    {
+                        "table": self.id,
+                        "row": r.label,
+                        "source": "paper" if r.paper else "measured",
+                        "group": g,
+                        "metric": m,
+                        "value": c.value,
+                        "std": c.std,
+                        "best": c.best,
+                        "missing": c.missing,
+                    }
+                )
+        return out
+
+    def to_csv(self) -> str:
+        import pandas as pd
+
+        return pd.DataFrame(self.records()).to_csv(index=False)
+
+    def to_json(self) -> str:
+        doc = {
+            "table": self.id,
+            "title": self.title,
+            "context": self.context,
+            "notes": self.notes,
+            "cells": self.records(),
+        }
+        return json.dumps(doc, indent=2, sort_keys=True)
+
+    def render(self, fmt: str) -> str:
+        renderers = {
+            "markdown": self.to_markdown,
+            "latex": self.to_latex,
+            "csv": self.to_csv,
+            "json": self.to_json,
+        }
+        if fmt not in renderers:
+            raise TableError(f"unknown format {fmt!r}: choose one of {', '.join(renderers)}")
+        return renderers[fmt]()
+
+
+# -- selecting and aggregating records ----------------------------------------------------------
+
+
+def _only(values: set[str], what: str, requested: str | None) -> str:
+    if requested is not None:
+        return requested
+    if len(values) == 1:
+        return next(iter(values))
+    if not values:
+        raise TableError(f"no result files to make a table from (no {what})")
+    raise TableError(
+        f"result files mix several {what}s ({', '.join(sorted(values))}): choose one with --{what}"
+    )
+
+
+@dataclass
+class Selection:
+    """The records a table is computed from: one protocol, one preset, one dataset."""
+
+    records: list[ResultRecord]
+    clean: list[ResultRecord]  # the same, trained on the clean twin (oracle)
+    protocol: str
+    preset: str
+    dataset: str
+
+    @classmethod
+    def make(
+        cls,
+        records: Sequence[ResultRecord],
+        *,
+        protocol: str | None = None,
+        preset: str | None = None,
+        dataset: str | None = None,
+    ) -> Selection:
+        protocol = _only({r.protocol for r in records}, "protocol", protocol)
+        pool = [r for r in records if r.protocol == protocol]
+        preset = _only({r.preset for r in pool}, "preset", preset)
+        pool = [r for r in pool if r.preset == preset]
+        dataset = _only({r.dataset for r in pool if not r.clean}, "dataset", dataset)
+        main = [r for r in pool if r.dataset == dataset]
+        clean = [r for r in pool if r.dataset == f"{dataset}-clean"]
+        if not main:
+            raise TableError(
+                f"no results for protocol {protocol}, preset {preset}, dataset {dataset}"
+            )
+        return cls(main, clean, protocol, preset, dataset)
+
+    def context(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "preset": self.preset,
+            "protocol": self.protocol,
+            "seeds": sorted({r.seed for r in self.records}),
+        }
+
+    def methods(self) -> list[str]:
+        present = {r.method for r in self.records}
+        order = [m for m in PAPER_METHOD_ORDER if m in present]
+        return order + sorted(present - set(order))
+
+
+def capture_values(
+    records: Sequence[ResultRecord], method: str, variant: str, metric: str
+) -> dict[str, list[float]]:
+    """Per capture, the values of ``metric`` over seeds for one method variant."""
+    out: dict[str, list[float]] = {}
+    for r in sorted(records, key=lambda r: (r.capture, r.seed)):
+        if r.method == method and r.variant == variant and metric in r.means:
+            out.setdefault(r.capture, []).append(r.means[metric])
+    return out
+
+
+def group_cell(
+    records: Sequence[ResultRecord],
+    method: str,
+    variant: str,
+    captures: Sequence[str],
+    metric: str,
+) -> Cell:
+    """Mean over ``captures`` of the seed-averaged capture values, only if none is missing."""
+    per_capture = capture_values(records, method, variant, metric)
+    missing = [c for c in captures if c not in per_capture]
+    digits = 2 if metric == "psnr" else 3
+    if missing:
+        return Cell(missing=f"missing captures: {', '.join(missing)}", digits=digits)
+    value = statistics.fmean(statistics.fmean(per_capture[c]) for c in captures)
+    return Cell(value=value, digits=digits)
+
+
+def mark_best(rows: list[Row], columns: list[tuple[str, str]]) -> None:
+    """Bold the best measured value per column (ties all bold); paper rows do not compete."""
+    for j, (_, metric) in enumerate(columns):
+        higher = HIGHER_IS_BETTER.get(metric)
+        if higher is None:
+            continue
+        vals = [r.cells[j].value for r in rows if not r.paper and r.cells[j].value is not None]
+        if len(vals) < 2:
+            continue
+        best = max(vals) if higher else min(vals)
+        for r in rows:
+            c = r.cells[j]
+            if not r.paper and c.value is not None:
+                c.best = math.isclose(c.value, best, rel_tol=0, abs_tol=1e-12)
+
+
+def _paper_row(label: str, values: dict[str, float] | None, columns, group_key=None) -> Row:
+    cells = []
+    for g, m in columns:
+        src = values.get(g) if group_key else values
+        v = None if not src else src.get(m)
+        cells.append(
+            Cell(value=v, digits=2 if m == "psnr" else 3, missing="" if v else "not in paper")
+        )
+    return Row(f"{label} (paper)", cells, paper=True)
+
+
+def _notes_for(rows: list[Row], columns) -> list[str]:
+    notes = []
+    for r in rows:
+        reasons = sorted(
+            {c.missing for c in r.cells if c.value is None and c.missing and not r.paper}
+        )
+        for why in reasons:
+            notes.append(f"{r.label}: {why}")
+    return notes
+
+
+def _method_rows(
+    sel: Selection,
+    methods: Sequence[tuple[str, str, str]],
+    groups: dict[str, Sequence[str]],
+    paper_values: Callable[[str, str], dict | None] | None,
+    show_paper: bool,
+    unavailable: dict[str, str],
+) -> tuple[list[Row], list[tuple[str, str]]]:
+    columns = [(g, m) for g in groups for m in METRICS]
+    rows: list[Row] = []
+    for method, variant, label in methods:
+        if method in unavailable and not any(r.method == method for r in sel.records):
+            cells = [Cell(missing=f"unavailable: {unavailable[method]}") for _ in columns]
+        else:
+            cells = [group_cell(sel.records, method, variant, groups[g], m) for g, m in columns]
+        rows.append(Row(label, cells))
+        if show_paper and paper_values is not None:
+            pv = paper_values(method, variant)
+            if pv is not None:
+                rows.append(_paper_row(label, pv, columns, group_key=True))
+    mark_best(rows, columns)
+    return rows, columns
+
+
+def unavailable_methods() -> dict[str, str]:
+    """Registered methods that cannot run here, with the reason (e.g. UHM without its assets)."""
+    try:
+        from hwp_bench.registry import list_methods
+
+        return {s.id: s.reason for s in list_methods() if not s.available}
+    except Exception:  # the registry is optional for tables made from files
+        return {}
+
+
+# -- the tables -----------------------------------------------------------------------------------
+
+
+def table_iii(sel: Selection, *, show_paper: bool, unavailable: dict[str, str]) -> Table:
+    present = sel.methods()
+    methods = [m for m in PAPER_METHOD_ORDER if m in present or m in unavailable]
+    methods += [m for m in present if m not in methods]
+    spec = [(m, "full", METHOD_NAMES.get(m, m)) for m in methods]
+    rows, columns = _method_rows(
+        sel,
+        spec,
+        TABLE_III_GROUPS,
+        lambda m, v: paper.TABLE_III.get(m),
+        show_paper,
+        unavailable,
+    )
+    return Table(
+        "III",
+        "comparison with the state of the art (single = captures 0, 2; inter = captures 4-10)",
+        columns,
+        rows,
+        sel.context(),
+        _notes_for(rows, columns),
+    )
+
+
+def table_v(sel: Selection, *, show_paper: bool, unavailable: dict[str, str]) -> Table:
+    methods = [m for m in ("handy", "intergaussianhand", "wildghand") if m in sel.methods()]
+    methods += [m for m in sel.methods() if m not in methods and m != "uhm"]
+    spec = [(m, "full", METHOD_NAMES.get(m, m)) for m in methods]
+    rows, columns = _method_rows(
+        sel, spec, TABLE_V_GROUPS, lambda m, v: paper.TABLE_V.get(m), show_paper, unavailable
+    )
+    return Table(
+        "V",
+        "interacting hands by perturbation (HOI, complex poses, illumination, blur)",
+        columns,
+        rows,
+        sel.context(),
+        _notes_for(rows, columns),
+    )
+
+
+def _ablation(
+    sel: Selection,
+    table_id: str,
+    title: str,
+    variants: Sequence[tuple[str, str, dict | None]],
+    show_paper: bool,
+) -> Table:
+    spec = [("wildghand", v, label) for v, label, _ in variants]
+    paper_of = {v: pv for v, _, pv in variants}
+    groups = {"single": TABLE_III_GROUPS["single"], "inter": TABLE_III_GROUPS["inter"]}
+
+    def pv(method: str, variant: str):
+        value = paper_of.get(variant)
+        if value is None:
+            return None
+        # Tables VII and VIII print one value set without a split: show it under both.
+        return value if "single" in value else {"single": value, "inter": value}
+
+    rows, columns = _method_rows(sel, spec, groups, pv, show_paper, {})
+    return Table(table_id, title, columns, rows, sel.context(), _notes_for(rows, columns))
+
+
+def table_vi(sel: Selection, *, show_paper: bool, **_: Any) -> Table:
+    variants = [
+        ("dpd=off,pao=off", "baseline (no DPD, no PAO)", paper.TABLE_VI[(False, False)]),
+        ("dpd=off", "+ PAO", paper.TABLE_VI[(False, True)]),
+        ("pao=off", "+ DPD (not in paper)", None),
+        ("full", "+ DPD + PAO (WildGHand)", paper.TABLE_VI[(True, True)]),
+    ]
+    return _ablation(sel, "VI", "ablation of DPD and PAO", variants, show_paper)
+
+
+def table_vii(sel: Selection, *, show_paper: bool, **_: Any) -> Table:
+    variants = [
+        ("full", "WildGHand (PAO)", paper.TABLE_VII["full"]),
+        ("pao=binary", "WildGHand w/ binary mask", paper.TABLE_VII["binary"]),
+    ]
+    return _ablation(sel, "VII", "PAO vs binary region mask", variants, show_paper)
+
+
+def table_viii(sel: Selection, *, show_paper: bool, **_: Any) -> Table:
+    variants = [
+        ("full", "WildGHand", paper.TABLE_VIII["full"]),
+        (
+            "head_offsets=off,head_refine=off",
+            "w/o heads (iii) & (iv)",
+            paper.TABLE_VIII["no_heads_iii_iv"],
+        ),
+    ]
+    return _ablation(
+        sel, "VIII", "ablation of prediction heads (iii) and (iv)", variants, show_paper
+    )
+
+
+def omega_of(record: ResultRecord) -> float | None:
+    """Average temporal weight |omega| over training frames, as recorded by the runner."""
+    diag = record.extra.get("diagnostics") or {}
+    if "omega_mean_abs" in diag:
+        return float(diag["omega_mean_abs"])
+    omega = diag.get("omega")
+    if isinstance(omega, dict) and omega:
+        return statistics.fmean(abs(float(v)) for v in omega.values())
+    return None
+
+
+def table_ix(sel: Selection, *, show_paper: bool, **_: Any) -> Table:
+    columns = [("", m) for m in (*METRICS, "omega_e3")]
+    rows: list[Row] = []
+    for level, capture in TABLE_IX_CAPTURES.items():
+        cells = [group_cell(sel.records, "wildghand", "full", [capture], m) for m in METRICS]
+        omegas = [
+            omega_of(r)
+            for r in sel.records
+            if r.method == "wildghand" and r.variant == "full" and r.capture == capture
+        ]
+        omegas = [o for o in omegas if o is not None]
+        if omegas:
+            cells.append(Cell(value=1e3 * statistics.fmean(omegas), digits=3))
+        else:
+            cells.append(Cell(missing=f"{capture}: no temporal weights recorded", digits=3))
+        label = f"{int(capture[-2:])} ({level})"
+        rows.append(Row(label, cells))
+        if show_paper:
+            p = paper.TABLE_IX[int(capture[-2:])]
+            rows.append(_paper_row(label, p, columns))
+    table = Table(
+        "IX",
+        "average temporal weight vs perturbation level (WildGHand)",
+        columns,
+        rows,
+        sel.context(),
+        _notes_for(rows, columns),
+    )
+    return table
+
+
+def table_x(sel: Selection, *, show_paper: bool, capture: str = "capture04", **_: Any) -> Table:
+    columns = [("", m) for m in METRICS]
+    rows: list[Row] = []
+    for method in ("intergaussianhand", "wildghand"):
+        cells = []
+        for m in METRICS:
+            vals = [
+                r.means[m]
+                for r in sorted(sel.records, key=lambda r: r.seed)
+                if r.method == method
+                and r.variant == "full"
+                and r.capture == capture
+                and m in r.means
+            ]
+            digits = 4
+            if len(vals) >= 2:
+                cells.append(Cell(statistics.fmean(vals), statistics.stdev(vals), digits=digits))
+            else:
+                cells.append(
+                    Cell(missing=f"{capture}: {len(vals)} seed(s), need at least 2", digits=digits)
+                )
+        rows.append(Row(METHOD_NAMES[method], cells))
+        if show_paper:
+            pv = paper.TABLE_X[method]
+            rows.append(
+                Row(
+                    f"{METHOD_NAMES[method]} (paper)",
+                    [Cell(pv[m][0], pv[m][1], digits=4) for m in METRICS],
+                    paper=True,
+                )
+            )
+    mark_best(rows, columns)
+    return Table(
+        "X",
+        f"mean ± std over seeds ({capture})",
+        columns,
+        rows,
+        sel.context(),
+        _notes_for(rows, columns),
+    )
+
+
+_BUILDERS: dict[str, Callable[..., Table]] = {
+    "III": table_iii,
+    "V": table_v,
+    "VI": table_vi,
+    "VII": table_vii,
+    "VIII": table_viii,
+    "IX": table_ix,
+    "X": table_x,
+}
+
+
+def make_table(
+    table_id: str,
+    records: Sequence[ResultRecord],
+    *,
+    protocol: str | None = None,
+    preset: str | None = None,
+    dataset: str | None = None,
+    show_paper: bool = True,
+    unavailable: dict[str, str] | None = None,
+) -> Table:
+    """Build paper table ``table_id`` (III, V, VI, VII, VIII, IX, X) from result records."""
+    key = str(table_id).upper()
+    if key not in _BUILDERS:
+        raise TableError(f"unknown table {table_id!r}: choose one of {', '.join(TABLE_IDS)}")
+    sel = Selection.make(records, protocol=protocol, preset=preset, dataset=dataset)
+    unavailable = unavailable_methods() if unavailable is None else unavailable
+    return _BUILDERS[key](sel, show_paper=show_paper, unavailable=unavailable)

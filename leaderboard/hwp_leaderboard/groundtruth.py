@@ -1,0 +1,121 @@
+"""Where the server's hidden ground truth comes from.
+
+The scorer only needs, per split, the test frames of each capture (image, mask, camera, hands,
+tags). :class:`DatasetGroundTruth` reads them with ``hwp_bench.data.load_frames`` from the full
+dataset the server holds; :class:`FramesGroundTruth` wraps frames built in memory (tests,
+benchmarks). Both derive the public :class:`SplitSpec` (indices and image sizes, no pixels).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from hwp_bench.data import Frame
+from hwp_leaderboard.spec import SplitSpec
+
+# Used only when hwp_bench.data.captures_for is not available (paper Table II).
+FALLBACK_SPLITS = {
+    "single": [f"capture{i:02d}" for i in range(0, 4)],
+    "inter": [f"capture{i:02d}" for i in range(4, 11)],
+}
+
+
+def split_captures(split: str) -> list[str]:
+    """Captures of a split, from the data package when it is there."""
+    try:
+        from hwp_bench.data import captures_for  # type: ignore[attr-defined]
+    except ImportError:
+        return list(FALLBACK_SPLITS[split])
+    return list(captures_for(split))
+
+
+class GroundTruth(Protocol):
+    dataset_id: str
+    dataset_revision: str | None
+
+    def splits(self) -> list[str]: ...
+
+    def frames(self, capture: str) -> list[Frame]: ...
+
+    def spec(self, split: str) -> SplitSpec: ...
+
+
+class _SpecMixin:
+    dataset_id: str
+    dataset_revision: str | None
+    _splits: Mapping[str, Sequence[str]]
+
+    def splits(self) -> list[str]:
+        return list(self._splits)
+
+    def captures(self, split: str) -> list[str]:
+        return list(self._splits[split])
+
+    def spec(self, split: str) -> SplitSpec:
+        if split not in self._splits:
+            raise KeyError(split)
+        frames = {}
+        for cap in self._splits[split]:
+            frames[cap] = {int(f.index): (f.height, f.width) for f in self.frames(cap)}
+        return SplitSpec(
+            split=split,
+            frames=frames,
+            dataset_id=self.dataset_id,
+            dataset_revision=self.dataset_revision,
+        )
+
+    def frames(self, capture: str) -> list[Frame]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class FramesGroundTruth(_SpecMixin):
+    """Ground truth held in memory: ``{capture: [Frame, ...]}`` and ``{split: [captures]}``."""
+
+    def __init__(
+        self,
+        frames: Mapping[str, Sequence[Frame]],
+        splits: Mapping[str, Sequence[str]],
+        *,
+        dataset_id: str = "in-memory",
+        dataset_revision: str | None = None,
+    ) -> None:
+        self._frames = {k: list(v) for k, v in frames.items()}
+        self._splits = {k: list(v) for k, v in splits.items()}
+        self.dataset_id = dataset_id
+        self.dataset_revision = dataset_revision
+
+    def frames(self, capture: str) -> list[Frame]:
+        return self._frames[capture]
+
+
+class DatasetGroundTruth(_SpecMixin):
+    """Test frames read from a dataset (name or folder) with ``hwp_bench.data.load_frames``.
+
+    Frames are loaded on first use and kept (one capture's test clip is small: about 150
+    frames); a lock makes concurrent first uses load once.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        *,
+        splits: Sequence[str] = ("single", "inter"),
+        dataset_id: str | None = None,
+        dataset_revision: str | None = None,
+    ) -> None:
+        self.source = source
+        self._splits = {s: split_captures(s) for s in splits}
+        self.dataset_id = dataset_id or str(source)
+        self.dataset_revision = dataset_revision
+        self._cache: dict[str, list[Frame]] = {}
+        self._lock = threading.Lock()
+
+    def frames(self, capture: str) -> list[Frame]:
+        with self._lock:
+            if capture not in self._cache:
+                from hwp_bench.data import load_frames  # type: ignore[attr-defined]
+
+                self._cache[capture] = list(load_frames(self.source, capture, "test"))
+            return self._cache[capture]

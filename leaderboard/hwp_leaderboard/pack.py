@@ -1,0 +1,131 @@
+"""``hwp-bench submit pack``: turn a run's renders into a submission zip.
+
+Finds the renders folder of a run (``RESULTS_DIR/renders``, ``RESULTS_DIR`` itself when it holds
+``captureNN`` folders, or the single ``renders`` folder below it), takes every
+``<capture>/<index>.png`` (or ``.npy`` float renders, quantised to 8-bit PNG) and optional
+silhouettes (``.alpha.npy`` / ``.alpha.png``), and writes ``renders/<capture>/<index:05d>.png``
+plus ``manifest.json``. The zip uses deflate and is written atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from hwp_bench.io import atomic_path
+from hwp_leaderboard.errors import SubmissionError
+from hwp_leaderboard.manifest import Manifest, parse_manifest
+from hwp_leaderboard.spec import render_name
+
+CAPTURE_RE = re.compile(r"^capture\d{2}$")
+FRAME_RE = re.compile(r"^(\d+)(\.alpha)?\.(png|npy)$")
+
+
+def find_renders_dir(results_dir: str | os.PathLike) -> Path:
+    root = Path(results_dir)
+    if not root.is_dir():
+        raise SubmissionError("no-renders", f"{root} is not a folder")
+    if (root / "renders").is_dir():
+        return root / "renders"
+    if any(CAPTURE_RE.match(p.name) and p.is_dir() for p in root.iterdir()):
+        return root
+    found = sorted(p for p in root.rglob("renders") if p.is_dir())
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise SubmissionError("no-renders", f"no renders/<capture>/ folder under {root}")
+    raise SubmissionError(
+        "no-renders",
+        f"{len(found)} renders folders under {root} ({', '.join(str(p) for p in found[:3])}...): "
+        "pass the run folder of one method",
+    )
+
+
+def collect_renders(renders_dir: Path) -> dict[tuple[str, int], dict[str, Path]]:
+    """``(capture, index) -> {"color": path, "alpha": path?}``; .npy preferred over .png."""
+    out: dict[tuple[str, int], dict[str, Path]] = {}
+    for cap_dir in sorted(
+        p for p in renders_dir.iterdir() if p.is_dir() and CAPTURE_RE.match(p.name)
+    ):
+        for f in sorted(cap_dir.iterdir()):
+            m = FRAME_RE.match(f.name)
+            if not m or not f.is_file():
+                continue
+            key = (cap_dir.name, int(m.group(1)))
+            kind = "alpha" if m.group(2) else "color"
+            slot = out.setdefault(key, {})
+            if kind not in slot or f.suffix == ".npy":
+                slot[kind] = f
+    return {k: v for k, v in out.items() if "color" in v}
+
+
+def _to_png(path: Path, *, alpha: bool) -> bytes:
+    from PIL import Image
+
+    if path.suffix == ".npy":
+        arr = np.load(path, allow_pickle=False)
+        arr = np.asarray(arr, dtype=np.float32)
+        if alpha:
+            arr = arr.reshape(arr.shape[0], arr.shape[1])
+        elif arr.ndim != 3 or arr.shape[2] not in (3, 4):
+            raise SubmissionError("bad-render", f"{path} is not an HxWx3 image")
+        arr = np.nan_to_num(arr[..., :3] if not alpha else arr, nan=0.0)
+        img = Image.fromarray(
+            (np.clip(arr, 0, 1) * 255.0 + 0.5).astype(np.uint8), "L" if alpha else "RGB"
+        )
+    else:
+        with Image.open(path) as im:
+            img = im.convert("L" if alpha else "RGB")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def infer_split(captures: set[str]) -> str | None:
+    from hwp_leaderboard.groundtruth import split_captures
+
+    for split in ("single", "inter"):
+        if captures == set(split_captures(split)):
+            return split
+    return None
+
+
+def pack_submission(
+    results_dir: str | os.PathLike,
+    out: str | os.PathLike,
+    manifest: dict | Manifest,
+    *,
+    include_alpha: bool = True,
+) -> Path:
+    """Write a submission zip from a run's renders; return its path."""
+    renders_dir = find_renders_dir(results_dir)
+    renders = collect_renders(renders_dir)
+    if not renders:
+        raise SubmissionError("no-renders", f"no <index>.png or .npy renders under {renders_dir}")
+    man = manifest if isinstance(manifest, dict) else manifest.model_dump(exclude_none=True)
+    man = dict(man)
+    if not man.get("split"):
+        split = infer_split({c for c, _ in renders})
+        if split is None:
+            raise SubmissionError(
+                "bad-manifest", "cannot tell the split from the captures: pass --split"
+            )
+        man["split"] = split
+    parsed = parse_manifest(man)
+    out = Path(out)
+    with atomic_path(out) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(
+            "manifest.json",
+            json.dumps(parsed.model_dump(exclude_none=True), indent=2, sort_keys=True),
+        )
+        for (cap, idx), files in sorted(renders.items()):
+            zf.writestr(render_name(cap, idx), _to_png(files["color"], alpha=False))
+            if include_alpha and "alpha" in files:
+                zf.writestr(render_name(cap, idx, alpha=True), _to_png(files["alpha"], alpha=True))
+    return out

@@ -1,0 +1,315 @@
+"""The public web pages: one ranking table per split (and protocol), one page per submission.
+
+Pages are plain HTML strings with a few lines of inline JavaScript for sorting, so the server
+returns them directly and ``hwp-bench leaderboard build OUT`` writes the same files as a static
+site. Every link is relative (``index.html``, ``submissions/<id>.html``, ``samples/<id>/...``),
+which is what makes the two interchangeable. Every string from a manifest is escaped, and links
+were restricted to http(s) when the manifest was validated.
+
+Only ``done`` submissions appear; what is shown is aggregate scores and the submission's own
+sample renders, never ground truth.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hwp_bench.io import atomic_write_json, atomic_write_text
+from hwp_leaderboard.scoring import HIGHER_IS_BETTER
+
+SPLIT_TITLES = {"single": "Single hand", "inter": "Interacting hands"}
+METRICS = ("psnr", "ssim", "lpips")
+METRIC_LABEL = {"psnr": "PSNR", "ssim": "SSIM", "lpips": "LPIPS"}
+METRIC_FMT = {"psnr": "{:.2f}", "ssim": "{:.3f}", "lpips": "{:.3f}"}
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;
+padding:0 1rem;color:#1d1d1f;background:#fff}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{margin-top:2rem;font-size:1.25rem}
+.sub{color:#666;font-size:.9rem}
+table{border-collapse:collapse;width:100%;font-size:.9rem;margin-top:.6rem}
+th,td{padding:.35rem .55rem;border-bottom:1px solid #e3e3e3;text-align:right;white-space:nowrap}
+th{background:#f5f5f7;position:sticky;top:0}
+th.sortable{cursor:pointer;user-select:none}th.sortable:hover{background:#e8e8ee}
+th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
+td.text,th.text{text-align:left}tr:hover td{background:#fafafe}
+.best{font-weight:700}.samples{display:flex;flex-wrap:wrap;gap:1rem}
+.samples figure{margin:0}.samples img{width:192px;height:auto;image-rendering:pixelated;
+border:1px solid #ddd;background:#000}
+dl{display:grid;grid-template-columns:max-content auto;gap:.25rem 1rem}dt{color:#666}
+a{color:#0a58ca}
+"""
+
+_JS = """
+document.querySelectorAll('table.ranking').forEach(function(table){
+  table.querySelectorAll('th.sortable').forEach(function(th, _){
+    th.addEventListener('click', function(){
+      var col = Array.prototype.indexOf.call(th.parentNode.children, th);
+      var asc = th.getAttribute('aria-sort') !== 'ascending';
+      table.querySelectorAll('th').forEach(function(o){ o.removeAttribute('aria-sort'); });
+      th.setAttribute('aria-sort', asc ? 'ascending' : 'descending');
+      var body = table.tBodies[0];
+      var rows = Array.prototype.slice.call(body.rows);
+      rows.sort(function(a, b){
+        var x = a.cells[col].getAttribute('data-value'), y = b.cells[col].getAttribute('data-value');
+        var nx = parseFloat(x), ny = parseFloat(y), r;
+        if (x === '' && y === '') r = 0; else if (x === '') return 1; else if (y === '') return -1;
+        else if (!isNaN(nx) && !isNaN(ny)) r = nx - ny; else r = x.localeCompare(y);
+        return asc ? r : -r;
+      });
+      rows.forEach(function(r){ body.appendChild(r); });
+    });
+  });
+});
+"""
+
+
+def _e(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _page(title: str, body: str, *, root: str = "") -> str:
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{_e(title)}</title>'
+        f"<style>{_CSS}</style></head><body>{body}"
+        f'<p class="sub" style="margin-top:3rem"><a href="{root}index.html">leaderboard</a> · '
+        f'<a href="{root}leaderboard.json">JSON</a> · scores against hidden ground truth; '
+        "only aggregates are published</p>"
+        f"<script>{_JS}</script></body></html>\n"
+    )
+
+
+def _fmt(metric: str, value: float | None) -> str:
+    if value is None:
+        return "–"
+    base = metric.split("_")[0]
+    return METRIC_FMT.get(base, "{:.3f}").format(value)
+
+
+def _date(ts: float | None) -> str:
+    if not ts:
+        return ""
+    return _dt.datetime.fromtimestamp(ts, tz=_dt.UTC).strftime("%Y-%m-%d")
+
+
+def _tag_label(tag: str) -> str:
+    return tag.replace("_", " ").replace("-", " ")
+
+
+def _link(url: str | None, text: str) -> str:
+    if not url:
+        return ""
+    return f'<a href="{_e(url)}" rel="nofollow noopener">{_e(text)}</a>'
+
+
+def ranking_groups(rows: Sequence[dict]) -> list[tuple[str, str, list[dict]]]:
+    """Done submissions grouped by (split, protocol), each ranked by PSNR (best first)."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        if r.get("status") != "done" or not r.get("scores"):
+            continue
+        groups.setdefault((r["split"], r["protocol"]), []).append(r)
+    order = {"single": 0, "inter": 1}
+    out = []
+    for (split, protocol), items in sorted(
+        groups.items(),
+        key=lambda kv: (order.get(kv[0][0], 9), kv[0][0], kv[0][1] != "hwp-v1", kv[0][1]),
+    ):
+        items.sort(key=lambda r: (-r["scores"]["metrics"].get("psnr", float("-inf")), r["created"]))
+        out.append((split, protocol, items))
+    return out
+
+
+def render_index(rows: Sequence[dict], *, title: str = "hwp-bench leaderboard") -> str:
+    groups = ranking_groups(rows)
+    parts = [
+        f"<h1>{_e(title)}</h1>",
+        '<p class="sub">Renders of the held-out clean test clips, scored on the server against '
+        "ground truth that is never published. Click a column to sort; click a method for "
+        "per-capture scores and sample renders.</p>",
+    ]
+    if not groups:
+        parts.append("<p>No scored submissions yet.</p>")
+    for split, protocol, items in groups:
+        tags = sorted({t for r in items for t in r["scores"].get("tags", {})})
+        best = {}
+        for m in METRICS:
+            vals = [r["scores"]["metrics"][m] for r in items if m in r["scores"]["metrics"]]
+            if vals:
+                best[m] = max(vals) if HIGHER_IS_BETTER[m] else min(vals)
+        table_id = f"ranking-{split}-{protocol}"
+        parts.append(
+            f'<h2 id="{_e(split)}">{_e(SPLIT_TITLES.get(split, split))} '
+            f'<span class="sub">({_e(split)} split, protocol {_e(protocol)})</span></h2>'
+        )
+        head = [
+            '<th class="sortable" data-key="rank">#</th>',
+            '<th class="sortable text" data-key="method">Method</th>',
+            '<th class="sortable text" data-key="team">Team</th>',
+        ]
+        for m in METRICS:
+            arrow = "↑" if HIGHER_IS_BETTER[m] else "↓"
+            head.append(f'<th class="sortable" data-key="{m}">{METRIC_LABEL[m]} {arrow}</th>')
+        for t in tags:
+            head.append(
+                f'<th class="sortable" data-key="tag-{_e(t)}" title="PSNR over captures with '
+                f'this perturbation">{_e(_tag_label(t))} PSNR</th>'
+            )
+        head += [
+            '<th class="sortable" data-key="fit">Fit time (h)</th>',
+            '<th class="text">Paper</th><th class="text">Code</th>',
+            '<th class="sortable" data-key="date">Date</th>',
+        ]
+        body = []
+        for rank, r in enumerate(items, 1):
+            man = r.get("manifest") or {}
+            s = r["scores"]
+            cells = [
+                f'<td data-value="{rank}">{rank}</td>',
+                f'<td class="text" data-value="{_e(r["method"])}"><a class="method" '
+                f'href="submissions/{_e(r["id"])}.html">{_e(r["method"])}</a></td>',
+                f'<td class="text" data-value="{_e(r["team"])}">{_e(r["team"])}</td>',
+            ]
+            for m in METRICS:
+                v = s["metrics"].get(m)
+                cls = ' class="best"' if v is not None and v == best.get(m) else ""
+                cells.append(f'<td{cls} data-value="{"" if v is None else v}">{_fmt(m, v)}</td>')
+            for t in tags:
+                v = s.get("tags", {}).get(t, {}).get("psnr")
+                cells.append(f'<td data-value="{"" if v is None else v}">{_fmt("psnr", v)}</td>')
+            fit = man.get("fit_time_s")
+            cells.append(
+                f'<td data-value="{"" if fit is None else fit}">'
+                f"{'' if fit is None else f'{fit / 3600:.2f}'}</td>"
+            )
+            cells.append(f'<td class="text">{_link(man.get("paper_url"), "paper")}</td>')
+            cells.append(f'<td class="text">{_link(man.get("code_url"), "code")}</td>')
+            cells.append(f'<td data-value="{r["created"]}">{_date(r["created"])}</td>')
+            body.append(f'<tr data-id="{_e(r["id"])}">' + "".join(cells) + "</tr>")
+        parts.append(
+            f'<table class="ranking" id="{_e(table_id)}"><thead><tr>{"".join(head)}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table>"
+        )
+    return _page(title, "".join(parts))
+
+
+def render_detail(
+    row: dict, samples: Sequence[str], *, title: str = "hwp-bench leaderboard"
+) -> str:
+    man = row.get("manifest") or {}
+    s = row["scores"]
+    info = [
+        ("Team", _e(row["team"])),
+        ("Authors", _e(", ".join(man.get("authors", [])))),
+        ("Split", _e(row["split"])),
+        ("Protocol", _e(row["protocol"])),
+        ("Submitted", _e(_date(row["created"]))),
+        ("Frames scored", _e(s.get("num_frames", ""))),
+    ]
+    ds = man.get("dataset") or {}
+    if ds:
+        info.append(("Dataset", _e(f"{ds.get('id', '')} {ds.get('revision') or ''}".strip())))
+    for key, label in (
+        ("hardware", "Hardware"),
+        ("method_version", "Version"),
+        ("description", "Description"),
+    ):
+        if man.get(key):
+            info.append((label, _e(man[key])))
+    if man.get("fit_time_s") is not None:
+        info.append(("Fit time", _e(f"{man['fit_time_s'] / 3600:.2f} h")))
+    links = " · ".join(
+        x for x in (_link(man.get("paper_url"), "paper"), _link(man.get("code_url"), "code")) if x
+    )
+    if links:
+        info.append(("Links", links))
+    parts = [
+        f'<h1 id="method">{_e(row["method"])}</h1>',
+        '<p class="sub"><a href="../index.html">← back to the ranking</a></p>',
+        "<dl>" + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in info) + "</dl>",
+        "<h2>Scores</h2>",
+        '<table class="ranking" id="captures"><thead><tr><th class="sortable text">Capture</th>'
+        + "".join(f'<th class="sortable">{METRIC_LABEL[m]}</th>' for m in METRICS)
+        + '<th class="sortable">Frames</th></tr></thead><tbody>',
+    ]
+    for cap, cs in sorted(s.get("captures", {}).items()):
+        parts.append(
+            f'<tr><td class="text" data-value="{_e(cap)}">{_e(cap)}</td>'
+            + "".join(
+                f'<td data-value="{cs.get(m, "")}">{_fmt(m, cs.get(m))}</td>' for m in METRICS
+            )
+            + f'<td data-value="{cs.get("num_frames", "")}">{_e(cs.get("num_frames", ""))}</td></tr>'
+        )
+    parts.append(
+        '<tr class="mean"><td class="text" data-value="~"><b>mean of captures</b></td>'
+        + "".join(
+            f'<td data-value="{s["metrics"].get(m, "")}"><b>{_fmt(m, s["metrics"].get(m))}</b></td>'
+            for m in METRICS
+        )
+        + f'<td data-value="{s.get("num_frames", "")}">{_e(s.get("num_frames", ""))}</td></tr>'
+    )
+    parts.append("</tbody></table>")
+    if s.get("tags"):
+        parts.append(
+            '<h2>By perturbation</h2><table id="tags"><thead><tr><th class="text">Perturbation</th>'
+            + "".join(f"<th>{METRIC_LABEL[m]}</th>" for m in METRICS)
+            + "<th>Captures</th></tr></thead><tbody>"
+        )
+        for tag, ts in sorted(s["tags"].items()):
+            parts.append(
+                f'<tr><td class="text">{_e(_tag_label(tag))}</td>'
+                + "".join(f"<td>{_fmt(m, ts.get(m))}</td>" for m in METRICS)
+                + f"<td>{_e(ts.get('num_captures', ''))}</td></tr>"
+            )
+        parts.append("</tbody></table>")
+    if samples:
+        parts.append('<h2>Sample renders</h2><div class="samples">')
+        for name in samples:
+            cap = name.rsplit(".", 1)[0]
+            parts.append(
+                f'<figure><img src="../samples/{_e(row["id"])}/{_e(name)}" alt="render of {_e(cap)}">'
+                f"<figcaption>{_e(cap)}</figcaption></figure>"
+            )
+        parts.append("</div>")
+    return _page(f"{row['method']} · {title}", "".join(parts), root="../")
+
+
+def public_record(row: dict) -> dict:
+    """What the JSON API publishes about a done submission (no token, no archive path)."""
+    man = row.get("manifest") or {}
+    return {
+        "id": row["id"],
+        "team": row["team"],
+        "method": row["method"],
+        "split": row["split"],
+        "protocol": row["protocol"],
+        "created": row["created"],
+        "manifest": man,
+        "scores": row["scores"],
+    }
+
+
+def build_site(store, storage, out: str | Path, *, title: str = "hwp-bench leaderboard") -> Path:  # noqa: ANN001
+    """Write the leaderboard as a static site (index, detail pages, samples, JSON)."""
+    out = Path(out)
+    rows = [r for r in store.list_submissions(status="done") if r.get("scores")]
+    atomic_write_text(out / "index.html", render_index(rows, title=title))
+    atomic_write_json(out / "leaderboard.json", {"submissions": [public_record(r) for r in rows]})
+    for r in rows:
+        samples = storage.samples(r["id"])
+        atomic_write_text(
+            out / "submissions" / f"{r['id']}.html", render_detail(r, samples, title=title)
+        )
+        for name in samples:
+            src = storage.sample_path(r["id"], name)
+            if src is not None:
+                dest = out / "samples" / r["id"] / name
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dest)
+    return out

@@ -1,0 +1,73 @@
+"""What a complete submission for a split must contain: captures, frame indices, image sizes.
+
+A :class:`SplitSpec` is public (no pixels): the server publishes it at ``/api/spec/<split>`` so
+that ``hwp-bench submit check --spec`` can validate a zip exactly as the server will, and the
+validator compares every archive against it (missing frames, extra frames, wrong sizes).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class SplitSpec:
+    split: str
+    # capture -> frame index -> (height, width)
+    frames: dict[str, dict[int, tuple[int, int]]] = field(default_factory=dict)
+    dataset_id: str | None = None
+    dataset_revision: str | None = None
+
+    @property
+    def captures(self) -> list[str]:
+        return sorted(self.frames)
+
+    @property
+    def num_frames(self) -> int:
+        return sum(len(v) for v in self.frames.values())
+
+    def expected_names(self) -> dict[str, tuple[str, int, tuple[int, int]]]:
+        """Zip member name -> (capture, index, (h, w)) for every frame the split needs."""
+        out = {}
+        for cap, idx in self.frames.items():
+            for i, hw in idx.items():
+                out[render_name(cap, i)] = (cap, i, hw)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "split": self.split,
+            "dataset_id": self.dataset_id,
+            "dataset_revision": self.dataset_revision,
+            "captures": {
+                cap: {"frames": [[i, h, w] for i, (h, w) in sorted(idx.items())]}
+                for cap, idx in sorted(self.frames.items())
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> SplitSpec:
+        frames = {
+            str(cap): {int(i): (int(h), int(w)) for i, h, w in v["frames"]}
+            for cap, v in obj["captures"].items()
+        }
+        return cls(
+            split=str(obj["split"]),
+            frames=frames,
+            dataset_id=obj.get("dataset_id"),
+            dataset_revision=obj.get("dataset_revision"),
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> SplitSpec:
+        return cls.from_dict(json.loads(text))
+
+
+def render_name(capture: str, index: int, alpha: bool = False) -> str:
+    """The zip member name of a frame's render (``renders/<capture>/<index:05d>.png``)."""
+    return f"renders/{capture}/{index:05d}{'.alpha' if alpha else ''}.png"

@@ -1,0 +1,273 @@
+"""Shared fixtures for the leaderboard tests: a tiny hidden test set, runs, a live server."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hwp_leaderboard.groundtruth import FramesGroundTruth
+
+from hwp_bench.data import Frame, HandParams
+
+H, W = 16, 24  # not square, so a transposed render is caught
+SPLITS = {"single": ["capture00", "capture02"], "inter": ["capture04", "capture05"]}
+TAGS = {"capture04": ["hoi", "blur"], "capture05": ["hoi"], "capture00": ["hoi"], "capture02": []}
+TEST_INDICES = {
+    "capture00": [27, 28, 29],
+    "capture02": [18, 19],
+    "capture04": [36, 37, 38],
+    "capture05": [45, 46],
+}
+
+
+def make_frames(seed: int = 0) -> dict[str, list[Frame]]:
+    rng = np.random.default_rng(seed)
+    out = {}
+    K = np.array([[30.0, 0, W / 2], [0, 30.0, H / 2], [0, 0, 1]], np.float32)
+    for cap, idxs in TEST_INDICES.items():
+        frames = []
+        for i in idxs:
+            mask = np.zeros((H, W), np.float32)
+            mask[3:13, 5:19] = 1.0
+            frames.append(
+                Frame(
+                    image=rng.uniform(0.1, 0.9, (H, W, 3)).astype(np.float32),
+                    capture=cap,
+                    index=i,
+                    num_frames=idxs[-1] + 1,
+                    K=K,
+                    hands={"right": HandParams(np.zeros(48), np.zeros(10), [0, 0, 0.5])},
+                    mask=mask,
+                    hand_type="inter" if cap in SPLITS["inter"] else "single",
+                    split="test",
+                    tags=list(TAGS[cap]),
+                )
+            )
+        out[cap] = frames
+    return out
+
+
+def reference_psnr_scorer(protocol: str):
+    """Masked PSNR in plain numpy (the obviously-correct stand-in for a protocol)."""
+
+    def score(color, alpha, frame):  # noqa: ANN001
+        m = frame.mask > 0.5
+        mse = float(np.mean((color[m] - frame.image[m]) ** 2))
+        return {"psnr": -10.0 * np.log10(max(mse, 1e-12)), "ssim": 1.0 - mse, "lpips": mse}
+
+    return score
+
+
+@pytest.fixture
+def frames():
+    return make_frames()
+
+
+@pytest.fixture
+def ground_truth(frames):
+    return FramesGroundTruth(frames, SPLITS, dataset_id="tiny-test")
+
+
+def write_run(
+    root: Path,
+    frames: dict[str, list[Frame]],
+    split: str,
+    *,
+    noise: float,
+    seed: int = 1,
+    fmt: str = "npy",
+) -> Path:
+    """A runner-style output folder: renders/<capture>/<index:05d>.npy with noisy ground truth."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for cap in SPLITS[split]:
+        d = root / "renders" / cap
+        d.mkdir(parents=True, exist_ok=True)
+        for f in frames[cap]:
+            img = np.clip(f.image + rng.normal(0, noise, f.image.shape), 0, 1).astype(np.float32)
+            if fmt == "npy":
+                np.save(d / f"{f.index:05d}.npy", img)
+            else:
+                Image.fromarray((img * 255 + 0.5).astype(np.uint8)).save(d / f"{f.index:05d}.png")
+    return root
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """uvicorn serving an app on 127.0.0.1 in a thread of the test process."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        import uvicorn
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc) -> None:  # noqa: ANN002
+        self.server.should_exit = True
+        self.thread.join(20)
+
+
+# -- submissions, good and bad ----------------------------------------------------------------
+MANIFEST = {
+    "method": "noisy-gt",
+    "authors": ["A. Tester"],
+    "paper_url": "https://example.org/paper",
+    "code_url": "https://example.org/code",
+    "hardware": "2 CPU cores",
+    "fit_time_s": 3600.0,
+}
+
+
+def png_bytes(arr: np.ndarray, mode: str = "RGB") -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(arr, mode).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def pack(
+    tmp: Path,
+    frames,
+    split: str,
+    *,
+    noise: float = 0.05,
+    seed: int = 1,
+    name: str = "sub.zip",
+    **manifest,
+) -> Path:
+    from hwp_leaderboard.pack import pack_submission
+
+    run = write_run(tmp / f"run-{name}", frames, split, noise=noise, seed=seed)
+    return pack_submission(run, tmp / name, {**MANIFEST, "split": split, **manifest})
+
+
+def rewrite_zip(src: Path, dst: Path, *, drop=(), add=(), replace=None) -> Path:
+    """Copy a zip, dropping names, replacing data, and adding (ZipInfo|name, bytes) entries."""
+    import zipfile
+
+    replace = replace or {}
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            if info.filename in drop:
+                continue
+            zout.writestr(info.filename, replace.get(info.filename, zin.read(info.filename)))
+        for name, data in add:
+            zout.writestr(name, data)
+    return dst
+
+
+def patch_central_size(path: Path, name: str, file_size: int) -> None:
+    """Make the central directory lie about an entry's uncompressed size."""
+    import struct
+
+    data = bytearray(path.read_bytes())
+    key = name.encode()
+    pos = 0
+    while True:
+        pos = data.index(b"PK\x01\x02", pos)
+        n = struct.unpack_from("<H", data, pos + 28)[0]
+        if bytes(data[pos + 46 : pos + 46 + n]) == key:
+            struct.pack_into("<I", data, pos + 24, file_size)
+            break
+        pos += 4
+    path.write_bytes(bytes(data))
+
+
+def malicious_zips(tmp: Path, frames) -> dict[str, tuple[Path, str]]:
+    """name -> (zip path, expected error code): one archive per attack or mistake."""
+    import zipfile
+
+    good = pack(tmp, frames, "inter", name="good.zip")
+    first = "renders/capture04/00036.png"
+    out = {}
+
+    def variant(label: str, code: str, **kw) -> None:
+        out[label] = (rewrite_zip(good, tmp / f"{label}.zip", **kw), code)
+
+    variant("traversal", "traversal", add=[("../../evil.png", b"x")])
+    variant("traversal-inner", "traversal", add=[("renders/capture04/../../../etc.png", b"x")])
+    variant("absolute", "traversal", add=[("/etc/passwd", b"x")])
+    link = zipfile.ZipInfo("renders/capture04/00099.png")
+    link.external_attr = 0o120777 << 16
+    link.create_system = 3
+    variant("symlink", "symlink", drop=[first], add=[(link, b"/etc/passwd")])
+    variant("bomb", "zip-bomb", replace={first: bytes(8 * 1024 * 1024)})
+    bomb_lie = tmp / "bomb-lying-size.zip"
+    rewrite_zip(good, bomb_lie, replace={first: bytes(8 * 1024 * 1024)})
+    patch_central_size(bomb_lie, first, 1000)
+    out["bomb-lying-size"] = (bomb_lie, "bad-zip")
+    variant("missing-frames", "missing-frames", drop=[first])
+    variant(
+        "extra-frames",
+        "unexpected-frames",
+        add=[("renders/capture04/00099.png", png_bytes(np.zeros((H, W, 3), np.uint8)))],
+    )
+    variant("wrong-size", "wrong-size", replace={first: png_bytes(np.zeros((W, H, 3), np.uint8))})
+    variant("non-png", "not-png", replace={first: b"GIF89a" + bytes(100)})
+    variant(
+        "rgba", "bad-png-mode", replace={first: png_bytes(np.zeros((H, W, 4), np.uint8), "RGBA")}
+    )
+    variant("unexpected-file", "unexpected-file", add=[("renders/capture04/run.sh", b"#!/bin/sh")])
+    variant("no-manifest", "missing-manifest", drop=["manifest.json"])
+    bad_man = json_bytes({**MANIFEST, "split": "inter", "paper_url": "javascript:alert(1)"})
+    variant("bad-manifest", "bad-manifest", replace={"manifest.json": bad_man})
+    trunc = png_bytes(np.full((H, W, 3), 7, np.uint8))
+    variant("truncated-png", "bad-png", replace={first: trunc[: len(trunc) - 30]})
+    (tmp / "not-a-zip.zip").write_bytes(b"this is not a zip file" * 10)
+    out["not-zip"] = (tmp / "not-a-zip.zip", "not-zip")
+    return out
+
+
+def json_bytes(obj) -> bytes:  # noqa: ANN001
+    import json
+
+    return json.dumps(obj).encode()
+
+
+@pytest.fixture
+def lb():
+    """The helpers above, for test modules (importlib mode cannot import conftest by name)."""
+    import types
+
+    return types.SimpleNamespace(
+        H=H,
+        W=W,
+        SPLITS=SPLITS,
+        MANIFEST=MANIFEST,
+        pack=pack,
+        write_run=write_run,
+        rewrite_zip=rewrite_zip,
+        malicious_zips=malicious_zips,
+        png_bytes=png_bytes,
+        json_bytes=json_bytes,
+        make_frames=make_frames,
+        LiveServer=LiveServer,
+        reference_psnr_scorer=reference_psnr_scorer,
+    )

@@ -1,0 +1,85 @@
+"""The HTML report renders every section from result files, renders and a dataset folder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hwp_bench.data.layout import DatasetWriter
+from hwp_bench.data.toy import toy_frames
+from hwp_bench.results import build_result, write_result
+from hwp_bench.results.omega import frame_strengths, omega_correlation, spearman, strengths_for
+from hwp_bench.results.report import build_report, summary
+
+
+def _run(tmp_path, dataset, method, capture, config, n_test_index, omega=None):
+    run = tmp_path / "runs" / f"{method}-{len(config)}"
+    res = build_result(
+        dataset={
+            "id": str(dataset),
+            "revision": "t",
+            "config": capture,
+            "capture": capture,
+            "split": "test",
+        },
+        method={"id": method, "version": "0", "preset": "quick", "config": config},
+        seed=0,
+        protocol="hwp-v1",
+        frames={n_test_index: {"psnr": 20.0 + len(config), "ssim": 0.8, "lpips": 0.2}},
+        predictions_sha256="p" * 64,
+        ground_truth_sha256="g" * 64,
+        extra={"diagnostics": {"omega": omega}} if omega else None,
+    )
+    write_result(run / "results" / f"{capture}.hwp-v1.json", res)
+    rd = run / "renders" / capture
+    rd.mkdir(parents=True)
+    np.save(rd / f"{n_test_index:05d}.npy", np.full((12, 12, 3), 0.5, np.float32))
+
+
+def test_report_renders_all_sections(tmp_path):
+    ds = tmp_path / "toyds"
+    w = DatasetWriter(ds, name="toy")
+    w.write_capture(
+        "capture04",
+        list(toy_frames("capture04", 20, "inter")),
+        num_frames=20,
+        hand_type="inter",
+        tags=["hoi"],
+    )
+    w.finalize()
+    omega = {str(i): 0.01 * i for i in range(16)}
+    _run(tmp_path, ds, "wildghand", "capture04", {"dpd": True, "pao": "full"}, 19, omega=omega)
+    _run(tmp_path, ds, "handy", "capture04", {}, 19)
+    out = build_report([tmp_path / "runs"], tmp_path / "rep" / "report.html")
+    text = out.read_text()
+    s = summary(out)
+    assert s["tables"] == 7
+    # bars psnr + lpips, qualitative grid, omega plot
+    assert s["images"] == 4, text
+    for name in ("bars_psnr.png", "bars_lpips.png", "qualitative.png", "omega.png"):
+        assert (tmp_path / "rep" / "report_files" / name).stat().st_size > 1000
+    assert "capture04" in text and "Spearman" in text
+
+
+def test_omega_correlation_known_values():
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert spearman([1, 1, 1], [1, 2, 3]) is None
+    corr = omega_correlation([-0.4, 0.1, 0.3, -0.2], {"blur": [4, 1, 3, 2]})
+    assert corr["blur"] == pytest.approx(1.0)
+
+
+def test_frame_strengths_sources():
+    assert frame_strengths({"strengths": {"hoi": 0.5, "blur": 0.0}}) == {"hoi": 0.5, "blur": 0.0}
+    assert frame_strengths({"extra": {"strengths": {"illumination": 0.2}}}) == {"illumination": 0.2}
+    got = frame_strengths({"occlusion_fraction": 0.3, "illumination_gain": 1.4, "blur_length": 0.0})
+    assert got == pytest.approx({"hoi": 0.3, "illumination": 0.4, "blur": 0.0})
+
+    class F:
+        def __init__(self, i, s):
+            self.index, self.annotations = i, {"strengths": s}
+
+    series = strengths_for(
+        [F(0, {"hoi": 0.1, "blur": 0.7}), F(1, {"hoi": 0.9, "blur": 0.0})], [0, 1]
+    )
+    assert series == {"hoi": [0.1, 0.9], "blur": [0.7, 0.0], "any": [0.7, 0.9]}

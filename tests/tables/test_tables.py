@@ -1,0 +1,219 @@
+"""Every paper table built from small hand-written result files, cell by cell."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hwp_bench.results import build_result, write_result
+from hwp_bench.results.collect import collect, variant_of
+from hwp_bench.results.tables import TableError, make_table
+
+SINGLE = ["capture00", "capture02"]
+INTER = [f"capture{i:02d}" for i in range(4, 11)]
+
+
+def _write(
+    root,
+    method,
+    capture,
+    seed,
+    psnr,
+    *,
+    config=None,
+    dataset="hwp-synth-quick-s0",
+    protocol="hwp-v1",
+    ssim=0.9,
+    lpips=0.1,
+    extra=None,
+):
+    """A result file with two frames whose mean PSNR is exactly ``psnr``."""
+    frames = {
+        0: {"psnr": psnr - 1.0, "ssim": ssim, "lpips": lpips},
+        1: {"psnr": psnr + 1.0, "ssim": ssim, "lpips": lpips},
+    }
+    res = build_result(
+        dataset={
+            "id": dataset,
+            "revision": "test",
+            "config": capture,
+            "capture": capture,
+            "split": "test",
+        },
+        method={"id": method, "version": "0", "preset": "quick", "config": dict(config or {})},
+        seed=seed,
+        protocol=protocol,
+        frames=frames,
+        predictions_sha256="p" * 64,
+        ground_truth_sha256="g" * 64,
+        extra=extra,
+    )
+    name = f"{method}-{variant_of(config or {})}-{dataset}-{capture}-{seed}.json"
+    write_result(root / name, res)
+
+
+WGH_FULL = {"dpd": True, "pao": "full", "head_offsets": True, "head_refine": True}
+
+
+@pytest.fixture()
+def results(tmp_path):
+    for seed in (0, 1):
+        for cap in SINGLE + INTER:
+            n = int(cap[-2:])
+            # wildghand: 25 + capture number/10 + seed/10; handy 22 + ...; IGH 23 + ...
+            _write(
+                tmp_path,
+                "wildghand",
+                cap,
+                seed,
+                25 + n / 10 + seed / 10,
+                config=WGH_FULL,
+                extra={"diagnostics": {"omega_mean_abs": 0.001 * (n - 3)}},
+            )
+            _write(tmp_path, "handy", cap, seed, 22 + n / 10, lpips=0.2)
+            _write(tmp_path, "intergaussianhand", cap, seed, 23 + n / 10 + seed, ssim=0.95)
+            _write(
+                tmp_path,
+                "wildghand",
+                cap,
+                seed,
+                24 + n / 10,
+                config={**WGH_FULL, "dpd": False, "pao": "off"},
+            )
+    # an oracle result (clean twin) and a second protocol must not leak into the tables
+    _write(
+        tmp_path,
+        "wildghand",
+        "capture04",
+        0,
+        99.0,
+        config=WGH_FULL,
+        dataset="hwp-synth-quick-s0-clean",
+    )
+    (tmp_path / "manifest.json").write_text(json.dumps({"not": "a result"}))
+    return tmp_path
+
+
+def _cell(table, row, group, metric):
+    for rec in table.records():
+        if rec["row"] == row and rec["group"] == group and rec["metric"] == metric:
+            return rec
+    raise KeyError((row, group, metric))
+
+
+def test_collect_skips_non_results(results):
+    records, skipped = collect([results])
+    assert len(records) == 2 * 9 * 4 + 1
+    assert skipped == []
+
+
+def test_table_iii_exact_cells_and_best(results):
+    records, _ = collect([results])
+    t = make_table("III", records, unavailable={"uhm": "HWP_UHM_DIR is not set"})
+    # single = captures 0 and 2, seeds 0 and 1: 25 + mean(0, .2) + mean(0, .1) = 25.15
+    assert _cell(t, "WildGHand", "single", "psnr")["value"] == pytest.approx(25.15)
+    # inter = captures 4..10: 25 + 0.7 + 0.05
+    assert _cell(t, "WildGHand", "inter", "psnr")["value"] == pytest.approx(25.75)
+    assert _cell(t, "Handy", "inter", "psnr")["value"] == pytest.approx(22.7)
+    assert _cell(t, "InterGaussianHand", "inter", "psnr")["value"] == pytest.approx(24.2)
+    assert _cell(t, "WildGHand", "inter", "psnr")["best"] is True
+    assert _cell(t, "Handy", "inter", "psnr")["best"] is False
+    # SSIM best is InterGaussianHand's 0.95, LPIPS best (lowest) is shared by WildGHand and IGH
+    assert _cell(t, "InterGaussianHand", "single", "ssim")["best"] is True
+    assert _cell(t, "WildGHand", "single", "lpips")["best"] is True
+    assert _cell(t, "Handy", "single", "lpips")["best"] is False
+    # paper rows are shown and never marked best
+    paper = _cell(t, "WildGHand (paper)", "inter", "psnr")
+    assert paper["value"] == 26.29 and paper["source"] == "paper" and not paper["best"]
+    # UHM: unavailable with its reason, never a number
+    uhm = _cell(t, "UHM", "single", "psnr")
+    assert uhm["value"] is None and "HWP_UHM_DIR" in uhm["missing"]
+    md = t.to_markdown()
+    assert "**25.75**" in md and "protocol hwp-v1" in md and "seeds 0,1" in md
+    assert "dataset hwp-synth-quick-s0," in md
+
+
+def test_missing_captures_reported(results):
+    records, _ = collect([results])
+    kept = [
+        r for r in records if not (r.method == "handy" and r.capture in ("capture05", "capture07"))
+    ]
+    t = make_table("III", kept, unavailable={})
+    cell = _cell(t, "Handy", "inter", "psnr")
+    assert cell["value"] is None
+    assert cell["missing"] == "missing captures: capture05, capture07"
+    assert _cell(t, "Handy", "single", "psnr")["value"] == pytest.approx(22.1)
+    assert "Handy: missing captures: capture05, capture07" in t.to_markdown()
+
+
+def test_table_v_groups(results):
+    records, _ = collect([results])
+    t = make_table("V", records, unavailable={})
+    # illumination = capture 7 only; blur = 4, 5, 8, 9, 10
+    assert _cell(t, "WildGHand", "illumination", "psnr")["value"] == pytest.approx(25.75)
+    assert _cell(t, "WildGHand", "blur", "psnr")["value"] == pytest.approx(25 + 0.72 + 0.05)
+    assert _cell(t, "Handy (paper)", "hoi", "psnr")["value"] == 24.67
+
+
+def test_table_vi_ablation_rows(results):
+    records, _ = collect([results])
+    t = make_table("VI", records, unavailable={})
+    base = _cell(t, "baseline (no DPD, no PAO)", "inter", "psnr")
+    assert base["value"] == pytest.approx(24.7)
+    assert _cell(t, "+ DPD + PAO (WildGHand)", "inter", "psnr")["best"] is True
+    assert "+ PAO: missing captures" in t.to_markdown()
+
+
+def test_table_ix_omega_and_x_std(results):
+    records, _ = collect([results])
+    t = make_table("IX", records, unavailable={})
+    assert _cell(t, "4 (low)", "", "omega_e3")["value"] == pytest.approx(1.0)
+    assert _cell(t, "6 (high)", "", "omega_e3")["value"] == pytest.approx(3.0)
+    assert _cell(t, "5 (medium)", "", "psnr")["value"] == pytest.approx(25.55)
+    t10 = make_table("X", records, unavailable={})
+    igh = _cell(t10, "InterGaussianHand", "", "psnr")
+    assert igh["value"] == pytest.approx(23.9) and igh["std"] == pytest.approx(2**-0.5)
+    wgh = _cell(t10, "WildGHand", "", "psnr")
+    assert wgh["std"] == pytest.approx(0.1 * 2**-0.5)
+
+
+def test_formats(results):
+    records, _ = collect([results])
+    t = make_table("III", records, unavailable={})
+    assert "\\textbf{25.75}" in t.render("latex")
+    csv = t.render("csv").splitlines()
+    assert csv[0] == "table,row,source,group,metric,value,std,best,missing"
+    doc = json.loads(t.render("json"))
+    assert doc["context"]["protocol"] == "hwp-v1" and doc["table"] == "III"
+    with pytest.raises(TableError, match="unknown format"):
+        t.render("xlsx")
+
+
+def test_errors(tmp_path, results):
+    with pytest.raises(TableError, match="no result files"):
+        make_table("III", [], unavailable={})
+    records, _ = collect([results])
+    with pytest.raises(TableError, match="unknown table"):
+        make_table("XI", records, unavailable={})
+    _write(tmp_path, "handy", "capture00", 0, 20.0, protocol="wildghand-paper")
+    records, _ = collect([tmp_path])
+    with pytest.raises(TableError, match="several protocols"):
+        make_table("III", records, unavailable={})
+    t = make_table("III", records, protocol="wildghand-paper", unavailable={})
+    assert t.context["protocol"] == "wildghand-paper"
+
+
+def test_cli_table(results, tmp_path):
+    from typer.testing import CliRunner
+
+    from hwp_bench.cli import app
+
+    out = tmp_path / "t3.md"
+    res = CliRunner().invoke(
+        app, ["results", "table", "--table", "III", "-r", str(results), "-o", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "| WildGHand" in out.read_text()
+    res = CliRunner().invoke(app, ["results", "table", "--table", "XII", "-r", str(results)])
+    assert res.exit_code == 2 and "unknown table" in res.output
