@@ -65,6 +65,13 @@ def serve(
     ),
     workers: int = typer.Option(1, "--workers", help="Scoring threads in the server (0: none)."),
     max_upload_mb: int = typer.Option(512, "--max-upload-mb"),
+    lease_s: float = typer.Option(
+        120.0, "--lease-s", help="Claim lease; a dead scorer's work returns after it."
+    ),
+    poll_s: float = typer.Option(2.0, "--poll-s", help="Queue polling interval of the scorer."),
+    frame_delay_s: float = typer.Option(
+        0.0, "--frame-delay-s", help="Pause per scored frame (CPU share)."
+    ),
 ) -> None:
     """Serve the leaderboard: uploads, team status, ranking pages; scores in the background."""
     import uvicorn
@@ -78,6 +85,9 @@ def serve(
         quota_per_day=quota,
         workers=workers,
         limits=Limits(max_upload_bytes=max_upload_mb * 1024 * 1024),
+        lease_s=lease_s,
+        poll_s=poll_s,
+        frame_delay_s=frame_delay_s,
     )
     gt = DatasetGroundTruth(dataset, dataset_id=dataset_id)
     app_ = create_app(settings, gt)
@@ -189,3 +199,21 @@ def rescore(submission_id: str, storage: Path = STORAGE_OPT, db: str = DB_OPT) -
     if not store.reset(submission_id):
         _fail(f"no stored archive for submission {submission_id}")
     typer.echo(f"{submission_id} queued")
+
+
+@app.command("export-public")
+def export_public_cmd(
+    src: Path = typer.Argument(..., help="Full dataset folder (what the server scores against)."),
+    dst: Path = typer.Argument(..., help="New folder for the public copy."),
+) -> None:
+    """Copy a dataset folder for publication with the test clips' pixels and masks withheld."""
+    from hwp_leaderboard.public_export import export_public
+
+    try:
+        info = export_public(src, dst)
+    except (FileExistsError, ValueError) as exc:
+        _fail(str(exc))
+    typer.echo(
+        f"wrote {dst}: {len(info['captures'])} captures, test pixels withheld on "
+        f"{info['test_rows_stripped']} frames"
+    )

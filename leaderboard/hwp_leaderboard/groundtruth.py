@@ -106,11 +106,24 @@ class DatasetGroundTruth(_SpecMixin):
         dataset_revision: str | None = None,
     ) -> None:
         self.source = source
-        self._splits = {s: split_captures(s) for s in splits}
+        self._all_splits = tuple(splits)
+        self._splits_cache: dict[str, list[str]] | None = None
         self.dataset_id = dataset_id or str(source)
         self.dataset_revision = dataset_revision
         self._cache: dict[str, list[Frame]] = {}
         self._lock = threading.Lock()
+
+    @property
+    def _splits(self) -> dict[str, list[str]]:  # type: ignore[override]
+        """Each split's captures that the dataset folder holds (a partial folder is fine)."""
+        if self._splits_cache is None:
+            from hwp_bench.data.layout import read_captures
+            from hwp_bench.data.loading import resolve
+
+            present = set(read_captures(resolve(self.source)))
+            splits = {s: [c for c in split_captures(s) if c in present] for s in self._all_splits}
+            self._splits_cache = {s: caps for s, caps in splits.items() if caps}
+        return self._splits_cache
 
     def frames(self, capture: str) -> list[Frame]:
         with self._lock:

@@ -55,6 +55,7 @@ class Settings:
     lease_s: float = 120.0
     max_attempts: int = 3
     poll_s: float = 2.0
+    frame_delay_s: float = 0.0
     title: str = "hwp-bench leaderboard"
     allowed_protocols: tuple[str, ...] = field(default_factory=registered_protocols)
 
@@ -93,6 +94,7 @@ def create_app(
             lease_s=settings.lease_s,
             max_attempts=settings.max_attempts,
             poll_s=settings.poll_s,
+            frame_delay_s=settings.frame_delay_s,
         )
         for _ in range(settings.workers)
     ]

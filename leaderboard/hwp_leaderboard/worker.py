@@ -43,6 +43,7 @@ class Worker:
         lease_s: float = 120.0,
         max_attempts: int = 3,
         poll_s: float = 2.0,
+        frame_delay_s: float = 0.0,
         name: str | None = None,
     ) -> None:
         self.store = store
@@ -53,6 +54,8 @@ class Worker:
         self.lease_s = lease_s
         self.max_attempts = max_attempts
         self.poll_s = poll_s
+        # Pause after each frame: keeps a scorer from saturating a small shared server.
+        self.frame_delay_s = frame_delay_s
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.wake = threading.Event()
         self.stop = threading.Event()
@@ -82,7 +85,16 @@ class Worker:
                 spec = self.ground_truth.spec(split)
                 index = inspect_archive(path, spec=spec, limits=self.limits, check_headers=False)
                 scorer = self.scorer_factory(index.manifest.protocol)
-                scores = score_archive(path, index, self.ground_truth, scorer, limits=self.limits)
+                progress = None
+                if self.frame_delay_s > 0:
+                    delay = self.frame_delay_s
+
+                    def progress(done: int, total: int) -> None:
+                        time.sleep(delay)
+
+                scores = score_archive(
+                    path, index, self.ground_truth, scorer, limits=self.limits, progress=progress
+                )
                 self.storage.write_samples(sid, path, index, self.limits)
             except SubmissionError as exc:
                 self.store.finish(

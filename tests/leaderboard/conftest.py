@@ -270,4 +270,61 @@ def lb():
         make_frames=make_frames,
         LiveServer=LiveServer,
         reference_psnr_scorer=reference_psnr_scorer,
+        free_port=free_port,
     )
+
+
+# -- a tiny dataset folder in the toolkit's layout (for the real-protocol path) ----------------
+DS_H, DS_W, DS_N = 40, 48, 20  # 20 frames per capture: test = frames 18 and 19
+
+
+def dataset_frames(capture: str, hand_type: str, tags: list[str], seed: int = 0):
+    rng = np.random.default_rng(seed + int(capture[-2:]))
+    K = np.array([[50.0, 0, DS_W / 2], [0, 50.0, DS_H / 2], [0, 0, 1]], np.float32)
+    yy, xx = np.mgrid[0:DS_H, 0:DS_W]
+    for i in range(DS_N):
+        cy, cx = 20 + 3 * np.sin(i / 3), 24 + 4 * np.cos(i / 4)
+        mask = (((yy - cy) / 12) ** 2 + ((xx - cx) / 15) ** 2 <= 1).astype(np.float32)
+        img = rng.uniform(0.0, 0.3, (DS_H, DS_W, 3)).astype(np.float32)
+        img[mask > 0] = np.array([0.8, 0.6, 0.5], np.float32) + rng.uniform(
+            -0.1, 0.1, (int(mask.sum()), 3)
+        )
+        hands = {"right": HandParams(rng.normal(0, 0.1, 48), np.zeros(10), [0, 0, 0.5])}
+        if hand_type == "inter":
+            hands["left"] = HandParams(rng.normal(0, 0.1, 48), np.zeros(10), [0.1, 0, 0.5])
+        yield Frame(
+            image=np.clip(img, 0, 1),
+            capture=capture,
+            index=i,
+            num_frames=DS_N,
+            K=K,
+            hands=hands,
+            mask=mask,
+            hand_type=hand_type,
+            tags=list(tags),
+        )
+
+
+DS_CAPTURES = {
+    "capture00": ("single", ["hoi", "complex_pose"]),
+    "capture04": ("inter", ["hoi", "blur"]),
+    "capture07": ("inter", ["complex_pose", "illumination"]),
+}
+
+
+@pytest.fixture(scope="session")
+def dataset_dir(tmp_path_factory):
+    from hwp_bench.data.layout import DatasetWriter
+
+    root = tmp_path_factory.mktemp("tinyds") / "tiny-hwp"
+    writer = DatasetWriter(root, name="tiny-hwp", description="leaderboard test data")
+    for cap, (hand_type, tags) in DS_CAPTURES.items():
+        writer.write_capture(
+            cap,
+            dataset_frames(cap, hand_type, tags),
+            num_frames=DS_N,
+            hand_type=hand_type,
+            tags=tags,
+        )
+    writer.finalize()
+    return root
