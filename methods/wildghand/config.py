@@ -37,6 +37,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "identity_channels": 33,  # D of the latent identity map
     "identity_height": 64,
     "identity_width": 128,
+    "texture_conv": False,  # conv encoder-decoder on the atlas (paper) or per-vertex MLP
     "tex_channels": 16,  # conv width of the texture encoder-decoder
     "feat_dim": 32,  # x_t and x_g feature widths
     "hidden": 64,  # MLP widths of the geometry branch and the heads
@@ -105,6 +106,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "hand_model": "mano",
         "subdivision": 3,
         "train_resolution": 256,
+        "texture_conv": True,
         "tex_channels": 64,
         "feat_dim": 128,
         "hidden": 256,
