@@ -44,8 +44,23 @@ def run_inline(jobs: Sequence[Job], on_done: Callable[[Outcome], None] | None = 
     return outcomes
 
 
-def _child(job: Job, outcome_path: str, env: dict[str, str]) -> None:
+def _exit_with_parent(parent: int) -> None:
+    """Stop this worker when the runner that started it is gone (killed with SIGKILL, say):
+    an orphan would keep training while a rerun starts the same job."""
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(70)
+
+    threading.Thread(target=watch, daemon=True, name="hwp-bench-parent-watch").start()
+
+
+def _child(job: Job, outcome_path: str, env: dict[str, str], parent: int) -> None:
     os.environ.update(env)
+    _exit_with_parent(parent)
     outcome = run_job(job)
     from hwp_bench.io import atomic_write_json
 
@@ -81,7 +96,9 @@ def run_local(
                     job = replace(job, progress_position=slot)
                 env = {"CUDA_VISIBLE_DEVICES": str(gpus[slot])} if gpus else {}
                 path = tmpdir / f"{index}.json"
-                proc = ctx.Process(target=_child, args=(job, str(path), env), daemon=False)
+                proc = ctx.Process(
+                    target=_child, args=(job, str(path), env, os.getpid()), daemon=False
+                )
                 proc.start()
                 running[slot] = (proc, index, job, path)
             time.sleep(poll_seconds)

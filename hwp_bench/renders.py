@@ -9,7 +9,6 @@ truncated frame.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -105,21 +104,3 @@ def frame_indices(folder: str | Path) -> list[int]:
             if stem is not None and stem.isdigit():
                 out.add(int(stem))
     return sorted(out)
-
-
-class ArrayDigest:
-    """SHA-256 over a sequence of arrays (dtype, shape and bytes), for the result file."""
-
-    def __init__(self) -> None:
-        self._h = hashlib.sha256()
-
-    def update(self, arr: np.ndarray | None) -> None:
-        if arr is None:
-            self._h.update(b"none;")
-            return
-        arr = np.ascontiguousarray(arr)
-        self._h.update(f"{arr.dtype.str}{arr.shape};".encode())
-        self._h.update(arr.tobytes())
-
-    def hexdigest(self) -> str:
-        return self._h.hexdigest()

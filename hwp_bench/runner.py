@@ -221,8 +221,46 @@ def run_job(job: Job) -> dict[str, Any]:
     except Exception as exc:  # unknown method, bad override: nothing to log into
         return {**outcome, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
     outcome.update(run=run_dir.name, result=str(job.result_path()))
-    if _result_is_current(job):
+    if job_is_done(job):
         return {**outcome, "status": "skipped", "seconds": time.perf_counter() - t0}
+    with _job_lock(run_dir, job.capture) as locked:
+        if not locked:
+            return {
+                **outcome,
+                "status": "failed",
+                "error": "another process is running this job right now (its lock is held); "
+                "wait for it or stop it, then rerun",
+                "seconds": time.perf_counter() - t0,
+            }
+        outcome = _run_locked(job, run_dir, outcome)
+    outcome["seconds"] = time.perf_counter() - t0
+    return outcome
+
+
+@contextlib.contextmanager
+def _job_lock(run_dir: Path, capture: str):
+    """An exclusive advisory lock per job, released by the OS if the process dies, so that a
+    rerun never trains into the checkpoint folder of a job that is still running."""
+    import fcntl
+
+    path = run_dir / "locks" / f"{capture}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _run_locked(job: Job, run_dir: Path, outcome: dict[str, Any]) -> dict[str, Any]:
+    outcome = dict(outcome)
+    if job_is_done(job):  # finished by another process while we waited to start
+        return {**outcome, "status": "skipped"}
     logger = _job_logger(job, run_dir)
     failed_marker = run_dir / "status" / f"{job.capture}.failed.json"
     try:
@@ -245,7 +283,6 @@ def run_job(job: Job) -> dict[str, Any]:
         for h in list(logger.handlers):
             logger.removeHandler(h)
             h.close()
-    outcome["seconds"] = time.perf_counter() - t0
     return outcome
 
 
@@ -253,7 +290,20 @@ def _log_path(job: Job) -> str:
     return str(job.run_dir() / "logs" / f"{job.capture}.log")
 
 
-def _result_is_current(job: Job) -> bool:
+def skipped_outcome(job: Job) -> dict[str, Any]:
+    """The outcome of a finished job, without starting a worker for it."""
+    return {
+        "method": job.method,
+        "capture": job.capture,
+        "seed": job.seed,
+        "run": job.run_name(),
+        "result": str(job.result_path()),
+        "status": "skipped",
+        "seconds": 0.0,
+    }
+
+
+def job_is_done(job: Job) -> bool:
     """A readable result file of this exact run exists (the run name holds the hash too)."""
     path = job.result_path()
     if not path.is_file():
@@ -362,6 +412,8 @@ def _fit(job, cls, config, ckpt_dir, found, logger):
         resumed = step
         logger.info("resumed from checkpoint at step %d/%d", step, n)
     every = job.checkpoint_every or max(1, math.ceil(n / 10))
+    # With the default cadence a fast fit does not spend its time writing checkpoints.
+    min_interval = 0.0 if job.checkpoint_every else 10.0
     last_save_step, last_save_time = step, time.perf_counter()
     session_start = time.perf_counter()
     desc = f"{job.method} {job.capture} s{job.seed}"
@@ -391,7 +443,10 @@ def _fit(job, cls, config, ckpt_dir, found, logger):
                     " ".join(f"{k}={float(v):.6g}" for k, v in losses.items()),
                 )
             now = time.perf_counter()
-            due = step - last_save_step >= every or now - last_save_time >= job.checkpoint_seconds
+            since = now - last_save_time
+            due = (step - last_save_step >= every and since >= min_interval) or (
+                since >= job.checkpoint_seconds
+            )
             if due and step < n:
                 state = {
                     "step": step,
@@ -417,9 +472,8 @@ def _fit(job, cls, config, ckpt_dir, found, logger):
 def _render_all(job, method, test_frames, renders_dir, logger) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
-    from hwp_bench.renders import ArrayDigest, as_alpha, as_color, write_frame
+    from hwp_bench.renders import as_alpha, as_color, write_frame
 
-    digest = ArrayDigest()
     seconds = []
     for frame in tqdm(
         test_frames,
@@ -438,18 +492,69 @@ def _render_all(job, method, test_frames, renders_dir, logger) -> dict[str, Any]
             )
         alpha = as_alpha(out.get("alpha"), color.shape[:2])
         write_frame(renders_dir, frame.index, color, alpha)
-        digest.update(color)
-        digest.update(alpha)
     logger.info("rendered %d frames, %.3f s/frame", len(seconds), float(np.median(seconds)))
-    diag = {}
-    with contextlib.suppress(Exception):
-        diag = {k: v for k, v in (method.diagnostics() or {}).items() if _jsonable(v)}
     return {
         "count": len(test_frames),
         "render_seconds_per_frame": float(np.mean(seconds)),
-        "predictions_sha256": digest.hexdigest(),
-        "diagnostics": diag,
+        "diagnostics": _save_diagnostics(method, renders_dir.parent.parent, job.capture, logger),
     }
+
+
+def _save_diagnostics(method, run_dir: Path, capture: str, logger) -> dict[str, Any]:
+    """JSON-able diagnostics go into the result file (``extra.diagnostics``); arrays, and
+    dicts of arrays, into ``diagnostics/<capture>/arrays.npz``, with each 2-D map also as a
+    grey PNG (``<key>_<sub>.png``, scaled by its maximum) for the HTML report.
+
+    Diagnostics are extras (WildGHand: per-frame omega, PAO weight maps): a method whose
+    ``diagnostics()`` fails still gets its renders scored, and the log says why.
+    """
+    try:
+        diag = dict(method.diagnostics() or {})
+    except Exception as exc:
+        logger.warning("diagnostics() failed: %s: %s", type(exc).__name__, exc)
+        return {}
+    scalars: dict[str, Any] = {}
+    arrays: dict[str, np.ndarray] = {}
+    for key, value in diag.items():
+        value = _as_array(value)
+        if isinstance(value, np.ndarray):
+            arrays[str(key)] = value
+        elif (
+            isinstance(value, dict)
+            and value
+            and all(isinstance(_as_array(v), np.ndarray) for v in value.values())
+        ):
+            for sub, v in value.items():
+                name = f"{key}_{int(sub):05d}" if str(sub).isdigit() else f"{key}_{sub}"
+                arrays[name] = _as_array(v)
+        elif _jsonable(value):
+            scalars[str(key)] = value
+        else:
+            logger.warning("diagnostic %r is neither JSON nor arrays: not saved", key)
+    if arrays:
+        from PIL import Image
+
+        from hwp_bench.io import atomic_path
+
+        folder = run_dir / "diagnostics" / capture
+        with atomic_path(folder / "arrays.npz") as tmp:
+            np.savez_compressed(tmp, **arrays)
+        for name, arr in arrays.items():
+            if arr.ndim == 2 and np.issubdtype(arr.dtype, np.number) and np.isfinite(arr).all():
+                top = float(arr.max())
+                img = np.clip(arr / top, 0, 1) if top > 0 else np.zeros_like(arr, np.float64)
+                with atomic_path(folder / f"{name}.png") as tmp:
+                    Image.fromarray(np.round(img * 255).astype(np.uint8), mode="L").save(
+                        tmp, format="PNG"
+                    )
+        logger.info("saved %d diagnostic arrays under %s", len(arrays), folder)
+    return scalars
+
+
+def _as_array(value):
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return value
 
 
 def _jsonable(v) -> bool:

@@ -21,14 +21,18 @@ What it does and why:
    finger's first segment projected into the palm plane (flexion removed, natural spread kept).
    The thumb keeps its CMC direction and its two distal segments are straightened onto it. So a
    zero MANO pose is a flat hand and MANO axis-angle means the same thing as on MANO.
-4. Shape space: anny's 6 phenotype sliders (gender, age, muscle, weight, height, proportions)
-   are sampled (age restricted to adults, [0.5, 1]; the others uniform in [0, 1]); each sample is
-   baked flat; a PCA of the flat vertex positions gives 10 directions scaled to unit standard
-   deviation (``shape ~ N(0, I)`` spans the sampled population, like MANO's betas). Joint
-   positions are linear in the shape coefficients through a least-squares fit on the samples.
-   Signs are fixed so that +1 makes the hand longer (direction 0) or, for the others, moves the
-   middle fingertip away from the wrist; the effects of every direction are measured and stored
-   (``shape_doc``) and printed, and the README lists them.
+4. Shape space (10 directions, linear like MANO's betas, wrist kept at the origin):
+   anny's 6 phenotype sliders (gender, age, muscle, weight, height, proportions) are sampled
+   (age restricted to adults, [0.5, 1]; the others uniform in [0, 1]) and every sample is baked
+   flat. A PCA of those flat hands finds that 99.9% of their variance is one direction, overall
+   size (mostly the height slider): anny's phenotypes barely change hand *proportions*. So
+   direction 0 is that size direction (scaled so +1 = +10 mm hand length, about one standard
+   deviation of adult hand length) and directions 1-9 are hand-crafted, documented linear
+   deformations (finger length, palm length, breadth, thickness, finger girth, thumb length,
+   index/ring ratio, pinky length, fleshiness; see ``DIRECTION_DOC``). Each is a blend of one
+   affine displacement field per joint, weighted by the skinning weights, so it deforms the
+   surface smoothly; joints move with their parent bone's field. The measured effect of each
+   direction is stored in the asset (``meta_json``) and printed.
 
 Run: ``python scripts/export_open_hand.py [--samples 600] [--seed 0]``.
 """

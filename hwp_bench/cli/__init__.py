@@ -16,6 +16,8 @@ from hwp_bench.cli import leaderboard as _leaderboard
 from hwp_bench.cli import results as _results
 from hwp_bench.cli import run as _run
 from hwp_bench.cli import submit as _submit
+from hwp_bench.cli import sweep as _sweep
+from hwp_bench.cli import synth as _synth  # noqa: F401  (registers data synth/preview)
 from hwp_bench.cli import tables as _tables  # noqa: F401  (adds `results table`)
 
 app = typer.Typer(
@@ -32,6 +34,7 @@ app.command("run")(_run.run)
 app.command("methods")(_run.methods)
 app.command("test-method")(_run.test_method)
 app.command("eval")(_eval.eval_cmd)
+app.command("synth-sweep")(_sweep.sweep_cmd)
 app.add_typer(_results.app, name="results", help="Result files: verify, tables, reports.")
 app.add_typer(_submit.app, name="submit", help="Leaderboard submissions: pack, check, upload.")
 app.add_typer(_leaderboard.app, name="leaderboard", help="Leaderboard server, admin, site.")

@@ -6,6 +6,7 @@ Exit codes: 0 everything done; 1 some jobs failed (the others finished; the tabl
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import typer
@@ -85,7 +86,14 @@ def run(
     and print the table. Finished work is skipped; interrupted work resumes."""
     from hwp_bench.api import ConfigError, MethodNotFound, MethodUnavailable, get_method
     from hwp_bench.executors import EXECUTORS, default_threads, ray_available
-    from hwp_bench.runner import format_table, plan_jobs, prepare_dataset, summarize
+    from hwp_bench.runner import (
+        format_table,
+        job_is_done,
+        plan_jobs,
+        prepare_dataset,
+        skipped_outcome,
+        summarize,
+    )
 
     if executor not in EXECUTORS:
         _fail(f"--executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
@@ -98,60 +106,75 @@ def run(
         info.resolve_config(preset, overrides)
     except (MethodNotFound, MethodUnavailable, ConfigError) as exc:
         _fail(str(exc))
-    try:
-        from hwp_bench.metrics import get_protocol
-
-        proto = get_protocol(protocol)
-    except KeyError as exc:
-        _fail(str(exc.args[0] if exc.args else exc))
     metric_list = tuple(m.strip() for m in metrics.split(",") if m.strip()) or None
-    unknown = [m for m in metric_list or () if m not in proto.metrics]
-    if unknown:
-        _fail(f"--metrics: {', '.join(unknown)} not in {protocol}'s {', '.join(proto.metrics)}")
     try:
         from hwp_bench.data import captures_for
 
         captures = captures_for(split)
     except ValueError as exc:
         _fail(f"--split: {exc}")
-    try:
-        folder, present = prepare_dataset(dataset, captures)
-    except (FileNotFoundError, ValueError, RuntimeError) as exc:
-        _fail(f"--dataset {dataset}: {exc}")
-    missing = [c for c in captures if c not in present]
-    if missing:
-        typer.echo(
-            f"note: {dataset} has no {', '.join(missing)}; running the other captures", err=True
-        )
-    if not present:
-        _fail(f"--dataset {dataset} holds none of the captures of split {split!r}")
-    captures = present
-
     cpu_budget = cpus or os.cpu_count() or 1
-    n_jobs = len(captures) * len(seed_list)
     gpu_list = [g.strip() for g in gpus.split(",") if g.strip()]
-    job_threads = threads or default_threads(n_jobs, cpu_budget)
-    jobs = plan_jobs(
-        method,
-        captures,
-        seed_list,
+    common = dict(
         preset=preset,
         overrides=tuple(overrides),
         dataset=dataset,
-        dataset_path=str(folder),
         protocol=protocol,
         metrics=metric_list,
         out=out,
-        threads=job_threads,
         checkpoint_every=checkpoint_every or None,
         progress=progress,
     )
+    # Finished jobs are answered first, from their result files alone: no dataset, no torch,
+    # no worker, so rerunning a finished split takes about a second.
+    jobs = plan_jobs(method, captures, seed_list, **common)
+    done = [j for j in jobs if job_is_done(j)]
+    todo = [j for j in jobs if not job_is_done(j)]
+    if todo:
+        # Cheap checks before the dataset, which may have to be generated or downloaded.
+        try:
+            from hwp_bench.metrics import get_protocol
+
+            proto = get_protocol(protocol)
+        except KeyError as exc:
+            _fail(str(exc.args[0] if exc.args else exc))
+        unknown = [m for m in metric_list or () if m not in proto.metrics]
+        if unknown:
+            _fail(f"--metrics: {', '.join(unknown)} not in {protocol}'s {', '.join(proto.metrics)}")
+        needed = sorted({j.capture for j in todo})
+        try:
+            folder, present = prepare_dataset(dataset, needed)
+        except (FileNotFoundError, ValueError, RuntimeError) as exc:
+            _fail(f"--dataset {dataset}: {exc}")
+        missing = [c for c in needed if c not in present]
+        if missing:
+            typer.echo(
+                f"note: {dataset} has no {', '.join(missing)}; running the other captures",
+                err=True,
+            )
+        if not present and not done:
+            _fail(f"--dataset {dataset} holds none of the captures of split {split!r}")
+        captures = [c for c in captures if c in present or any(j.capture == c for j in done)]
+        job_threads = threads or default_threads(len(todo), cpu_budget)
+        todo = [
+            dataclasses.replace(j, threads=job_threads, dataset_path=str(folder))
+            for j in todo
+            if j.capture in present
+        ]
     typer.echo(
         f"{method} ({info.implementation_status}) x {len(captures)} captures x "
-        f"{len(seed_list)} seeds on {dataset} [{preset}], {executor} executor, "
-        f"{job_threads} thread(s)/job, output {out}",
+        f"{len(seed_list)} seeds on {dataset} [{preset}]: {len(done)} done, {len(todo)} to run "
+        f"({executor} executor, output {out})",
         err=True,
     )
+    if todo and "lpips" in (metric_list or proto.metrics):
+        # Fetch the LPIPS weights once here rather than in every worker at the same time.
+        from hwp_bench.metrics.lpips_weights import LpipsWeightsError, load_lpips_arrays
+
+        try:
+            load_lpips_arrays()
+        except LpipsWeightsError as exc:
+            _fail(f"{exc} (or score without LPIPS: --metrics psnr,ssim)")
 
     def report(o):
         status = o.get("status")
@@ -162,19 +185,26 @@ def run(
             line += f": {o.get('error')}"
         typer.echo(line, err=True)
 
+    outcomes = [skipped_outcome(j) for j in done]
+    for o in outcomes:
+        report(o)
     try:
-        if executor == "inline":
+        if not todo:
+            pass
+        elif executor == "inline":
             from hwp_bench.executors import run_inline
 
-            outcomes = run_inline(jobs, on_done=report)
+            outcomes += run_inline(todo, on_done=report)
         elif executor == "ray":
             from hwp_bench.executors import run_ray
 
-            outcomes = run_ray(jobs, address=ray_address or None, cpus=cpus or None, on_done=report)
+            outcomes += run_ray(
+                todo, address=ray_address or None, cpus=cpus or None, on_done=report
+            )
         else:
             from hwp_bench.executors import run_local
 
-            outcomes = run_local(jobs, cpus=cpu_budget, gpus=gpu_list, on_done=report)
+            outcomes += run_local(todo, cpus=cpu_budget, gpus=gpu_list, on_done=report)
     except KeyboardInterrupt:
         typer.echo(
             "interrupted: rerun the same command to resume from the last checkpoints", err=True

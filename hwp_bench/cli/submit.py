@@ -30,7 +30,9 @@ def pack(
     ),
     out: Path = typer.Option(Path("submission.zip"), "--out", "-o", help="The zip to write."),
     manifest: Path = typer.Option(None, "--manifest", help="A manifest.json to start from."),
-    method: str = typer.Option(None, "--method", help="Method name shown on the leaderboard."),
+    method: str = typer.Option(
+        None, "--method", help="Method name on the leaderboard (default: from the run's run.json)."
+    ),
     author: list[str] = typer.Option(None, "--author", help="An author (repeat for several)."),
     split: str = typer.Option(None, "--split", help="single | inter (default: from the captures)."),
     protocol: str = typer.Option(None, "--protocol", help="Evaluation protocol (default hwp-v1)."),
@@ -67,9 +69,8 @@ def pack(
             "id": dataset_id,
             **({"revision": dataset_revision} if dataset_revision else {}),
         }
-    for key in ("method", "authors"):
-        if not man.get(key):
-            _fail(f"--{key.rstrip('s')} is required (or give it in --manifest)")
+    if not man.get("authors"):
+        _fail("--author is required (or give authors in --manifest)")
     try:
         path = pack_submission(results_dir, out, man)
     except SubmissionError as exc:

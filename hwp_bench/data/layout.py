@@ -134,6 +134,17 @@ class DatasetWriter:
         self.rows_per_group = int(rows_per_group)
         self.max_shard_bytes = int(max_shard_bytes)
 
+    @classmethod
+    def open(cls, root: str | os.PathLike, **kwargs: Any) -> DatasetWriter:
+        """A writer for an existing folder that keeps its card metadata (name, licence...)."""
+        root = Path(root)
+        meta: dict[str, Any] = {}
+        if (root / MANIFEST).is_file():
+            m = json.loads((root / MANIFEST).read_text())
+            keys = ("name", "pretty_name", "description", "license", "citation", "notes")
+            meta = {k: m[k] for k in keys if m.get(k) is not None}
+        return cls(root, **{**meta, **kwargs})
+
     # ------------------------------------------------------------------ resume
     def completed_captures(self) -> list[str]:
         """Captures whose write finished (their ``splits/<capture>.json`` and files exist)."""
@@ -197,7 +208,8 @@ class DatasetWriter:
                 writers.pop(split).close()
             path = tmp / f"{split}-{len(shards[split]):05d}.parquet"
             shards[split].append(path)
-            writers[split] = pq.ParquetWriter(path, schema, compression="snappy")
+            # zstd: images are stored PNGs (see schema.encode_png), Parquet compresses them.
+            writers[split] = pq.ParquetWriter(path, schema, compression="zstd")
             shard_bytes[split] = 0
 
         def flush(split: str) -> None:
@@ -297,7 +309,20 @@ class DatasetWriter:
         return summary
 
     def finalize(self) -> Path:
-        """(Re)write the dataset card and the manifest from the captures written so far."""
+        """(Re)write the dataset card and the manifest from the captures written so far.
+
+        Serialised with a lock file, so processes writing different captures of one folder
+        in parallel cannot leave a card that misses a capture: each writes its
+        ``splits/<capture>.json`` before finalizing, and the last finalize sees them all.
+        """
+        import fcntl
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".hwp_dataset.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return self._finalize_locked()
+
+    def _finalize_locked(self) -> Path:
         from hwp_bench.data.card import render_card
 
         caps = read_captures(self.root, strict=False)
@@ -432,16 +457,51 @@ def read_table(root: str | os.PathLike, captures: Iterable[str], split: str, col
 
     from hwp_bench.data.schema import arrow_schema
 
+    root = Path(root)
+    have = read_captures(root, strict=False)
     tables = []
     for cap in captures:
-        for f in shard_files(root, cap, split):
-            tables.append(pq.read_table(f, columns=columns, memory_map=True))
+        for f in have[cap]["files"][split] if cap in have else []:
+            tables.append(pq.read_table(root / f, columns=columns, memory_map=True))
     if not tables:
         schema = arrow_schema()
         if columns is not None:
             schema = pa.schema([schema.field(c) for c in columns], metadata=schema.metadata)
         return schema.empty_table()
     return pa.concat_tables(tables)
+
+
+def copy_captures(
+    src: str | os.PathLike, dst: str | os.PathLike, captures: Iterable[str], **card: Any
+) -> list[str]:
+    """Copy whole captures from the folder ``src`` into ``dst`` (atomically per capture, the
+    same commit order as :meth:`DatasetWriter.write_capture`) and refresh ``dst``'s card.
+
+    ``card`` overrides the card metadata (default: ``src``'s). Returns the captures copied.
+    """
+    src, dst = Path(src), Path(dst)
+    have = read_captures(src)
+    caps = [c for c in captures if c in have]
+    for cap in caps:
+        (dst / "data").mkdir(parents=True, exist_ok=True)
+        tmp = dst / "data" / f".tmp-{cap}-{uuid.uuid4().hex[:8]}"
+        shutil.copytree(src / "data" / cap, tmp)
+        marker = dst / "splits" / f"{cap}.json"
+        with contextlib.suppress(FileNotFoundError):
+            marker.unlink()
+        final = dst / "data" / cap
+        if final.exists():
+            old = dst / "data" / f".old-{cap}-{uuid.uuid4().hex[:8]}"
+            os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+        atomic_write_json(marker, have[cap])
+    meta = DatasetWriter.open(src)
+    keys = ("name", "pretty_name", "description", "license", "citation", "notes")
+    DatasetWriter(dst, **{**{k: getattr(meta, k) for k in keys}, **card}).finalize()
+    return caps
 
 
 def split_counts(num_frames: int) -> dict[str, int]:

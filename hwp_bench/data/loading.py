@@ -6,10 +6,11 @@ order:
 1. ``"synth"`` / ``"synth-clean"``: the HWP-Synth folder from
    ``hwp_bench.synth.ensure_synth(preset="quick", seed=0, clean=...)`` (generated on first use);
 2. an existing local folder (``"hwp"`` works when you are next to a folder named ``hwp``);
-3. ``datasets_dir() / name`` (``$HWP_HOME/datasets/hwp`` after ``hwp-bench data export``);
+3. the data home: ``datasets_dir() / name`` (``$HWP_HOME/datasets/hwp``, where ``hwp-bench data
+   export`` and Hub downloads put it; ``"owner/repo"`` -> ``datasets_dir() / "owner--repo"``);
 4. the Hub: ``"hwp"`` means ``$HWP_HUB_REPO`` (default ``hwp-bench/hwp``), a name with a slash is
-   a repo id. Only the files of the needed captures are downloaded, into the Hugging Face cache
-   (so ``HF_HUB_OFFLINE=1`` reuses an earlier download).
+   a repo id. Only the files of the needed captures are downloaded, into the data home (step 3
+   finds them next time, offline included).
 
 When nothing works, :class:`DatasetNotFoundError` lists every place that was tried and what to
 do, instead of a stack of HTTP errors.
@@ -23,7 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from hwp_bench.data.frame import Frame
-from hwp_bench.data.layout import LayoutError, configs_present, is_dataset_folder, read_captures
+from hwp_bench.data.layout import (
+    DatasetWriter,
+    LayoutError,
+    configs_present,
+    is_dataset_folder,
+    read_captures,
+)
 from hwp_bench.data.splits import check_split
 from hwp_bench.data.tags import CAPTURE_IDS, captures_for, check_config
 from hwp_bench.paths import datasets_dir
@@ -59,10 +66,12 @@ def resolve(
     captures: list[str] | None = None,
     repo_id: str | None = None,
     revision: str | None = None,
+    endpoint: str | None = None,
 ) -> Path:
     """A local folder in our layout holding ``name_or_path`` (see the module docstring).
 
-    ``captures`` limits a Hub download to those captures (default: all).
+    ``captures`` limits a Hub download to those captures (default: all); ``endpoint`` is a
+    Hub mirror (default: ``HF_ENDPOINT`` / huggingface.co).
     """
     name = os.fspath(name_or_path)
     if name in SYNTH_SOURCES:
@@ -75,39 +84,66 @@ def resolve(
         read_captures(path)  # raises LayoutError with the explanation
     tried.append(f"local folder {path.resolve()} (does not exist)")
     bare = "/" not in name and os.sep not in name
-    if bare:
-        home = datasets_dir() / name
-        if is_dataset_folder(home):
-            return home
-        tried.append(
-            f"data home {home} (no dataset there; HWP_HOME={os.environ.get('HWP_HOME', '')!r})"
-        )
     if repo_id is None:
         if name == "hwp":
             repo_id = hub_repo()
-        elif _REPO_ID.fullmatch(name):
+        elif not bare and _REPO_ID.fullmatch(name):
             repo_id = name
+    wanted = captures or list(CAPTURE_IDS)
+    # Exports and Hub downloads live in the data home: "hwp" -> datasets/hwp, "a/b" -> a--b.
+    home = datasets_dir() / (name if bare else repo_id.replace("/", "--") if repo_id else name)
+    if bare or repo_id:
+        have = read_captures(home, strict=False)
+        if have and (repo_id is None or all(c in have for c in wanted)):
+            return home
+        missing = [c for c in wanted if c not in have]
+        tried.append(
+            f"data home {home} ("
+            + (f"lacks {', '.join(missing)}" if have else "no dataset there")
+            + f"; HWP_HOME={os.environ.get('HWP_HOME', '')!r})"
+        )
     if repo_id is None:
         raise DatasetNotFoundError(
             f"dataset {name!r} not found. Tried: " + "; ".join(tried) + ". Pass a folder "
             "written by `hwp-bench data export` / `convert-upstream`, 'synth', or 'hwp'."
         )
-    return _from_hub(repo_id, revision=revision, captures=captures, tried=tried)
+    return _from_hub(
+        repo_id, home, revision=revision, captures=wanted, tried=tried, endpoint=endpoint
+    )
 
 
-def _from_hub(repo_id: str, *, revision: str | None, captures: list[str] | None, tried) -> Path:
-    caps = captures or list(CAPTURE_IDS)
-    patterns = ["README.md", "hwp_dataset.json", "splits/*.json"] + [f"data/{c}/*" for c in caps]
+def _from_hub(
+    repo_id: str,
+    local_dir: Path,
+    *,
+    revision: str | None,
+    captures: list[str],
+    tried: list[str],
+    endpoint: str | None = None,
+) -> Path:
+    """Download the card, split lists and the shards of ``captures`` into ``local_dir``.
+
+    A plain folder (``local_dir``), not the symlinked Hugging Face cache: ``datasets`` does
+    not find Parquet files behind the cache's blob symlinks, and the data home is where
+    :func:`resolve` looks first next time (offline included).
+    """
+    patterns = ["README.md", "hwp_dataset.json", "splits/*.json"]
+    patterns += [f"data/{c}/*" for c in captures]
     try:
         from huggingface_hub import snapshot_download
 
         folder = snapshot_download(
-            repo_id, repo_type="dataset", revision=revision, allow_patterns=patterns
+            repo_id,
+            repo_type="dataset",
+            revision=revision,
+            allow_patterns=patterns,
+            endpoint=endpoint,
+            local_dir=local_dir,
         )
     except Exception as exc:  # offline, unknown repo, HTTP error: one clear message
         offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false", "False")
         why = (
-            "HF_HUB_OFFLINE is set and it is not in the Hugging Face cache"
+            "HF_HUB_OFFLINE is set"
             if offline
             else (f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
         )
@@ -119,7 +155,11 @@ def _from_hub(repo_id: str, *, revision: str | None, captures: list[str] | None,
             "convert-upstream SRC DST`, or use the built-in stand-in: source 'synth'."
         ) from exc
     folder = Path(folder)
-    if not is_dataset_folder(folder):
+    if is_dataset_folder(folder):
+        # The downloaded card declares every capture of the repo; rewrite it for the captures
+        # present here, or ``datasets`` fails on the configs whose files are absent.
+        DatasetWriter.open(folder).finalize()
+    else:
         raise LayoutError(
             f"Hub repo {repo_id!r} has no captures in our layout (downloaded {folder})"
         )
@@ -133,6 +173,7 @@ def load_dataset(
     split: str | None = None,
     repo_id: str | None = None,
     revision: str | None = None,
+    endpoint: str | None = None,
     **kwargs: Any,
 ):
     """``datasets.Dataset`` (or a ``DatasetDict`` when ``split`` is None) of a config.
@@ -143,7 +184,11 @@ def load_dataset(
     if split is not None:
         check_split(split)
     folder = resolve(
-        name_or_path, captures=captures_for(config), repo_id=repo_id, revision=revision
+        name_or_path,
+        captures=captures_for(config),
+        repo_id=repo_id,
+        revision=revision,
+        endpoint=endpoint,
     )
     have = configs_present(read_captures(folder))
     if config not in have:

@@ -3,8 +3,9 @@
 Geometry of the canonical (flat) right hand: fingers along -x, thumb side +z, palm facing -y.
 So a finger flexes (curls towards the palm) by a positive rotation about +z, and spreads
 towards the thumb by a positive rotation about +y. The thumb lies in the palm plane pointing
-about (-0.6, 0, 0.8); it flexes about ``THUMB_FLEX`` and swings across the palm (opposition)
-about ``THUMB_OPPOSE``. :func:`mirror_pose` turns a right-hand pose into the same gesture for
+about (-0.6, 0, 0.8), its nail turned about 45 degrees from the palm plane as on a real hand; it
+flexes (curls towards the palm and the index finger) about ``THUMB_FLEX`` and swings in front of
+the palm (opposition) about ``THUMB_ACROSS``. :func:`mirror_pose` turns a right-hand pose into the same gesture for
 the left hand (mirrored model: axis-angle (x, y, z) -> (x, -y, -z)).
 """
 
@@ -19,9 +20,9 @@ FINGER_JOINTS = {
     "ring": (10, 11, 12),
     "thumb": (13, 14, 15),
 }
-_THUMB_DIR = np.array([-0.6, 0.0, 0.8])
-THUMB_FLEX = np.cross(_THUMB_DIR, [0.0, -1.0, 0.0])  # bends the thumb towards the palm side
-THUMB_OPPOSE = _THUMB_DIR / np.linalg.norm(_THUMB_DIR)  # rolls it about its own axis
+# Half palmar (axis (0.8, 0, 0.6)), half towards the fingers (axis -y), as a thumb really bends.
+THUMB_FLEX = np.array([0.8, -1.0, 0.6]) / np.linalg.norm([0.8, -1.0, 0.6])
+THUMB_ACROSS = np.array([0.97, 0.0, 0.24]) / np.linalg.norm([0.97, 0.0, 0.24])
 _Z = np.array([0.0, 0.0, 1.0])
 _Y = np.array([0.0, 1.0, 0.0])
 
@@ -31,10 +32,13 @@ def _set(pose: np.ndarray, joint: int, aa: np.ndarray) -> None:
 
 
 def finger(pose: np.ndarray, name: str, curl: tuple[float, float, float], spread: float = 0.0):
-    """Flex finger ``name`` by ``curl`` radians at its three joints, spread at the first."""
+    """Flex finger ``name`` by ``curl`` radians at its three joints, spread at the first.
+
+    For the thumb, ``spread`` swings it in front of the palm (opposition) instead.
+    """
     j1, j2, j3 = FINGER_JOINTS[name]
     if name == "thumb":
-        _set(pose, j1, curl[0] * THUMB_FLEX + spread * THUMB_OPPOSE)
+        _set(pose, j1, curl[0] * THUMB_FLEX + spread * THUMB_ACROSS)
         _set(pose, j2, curl[1] * THUMB_FLEX)
         _set(pose, j3, curl[2] * THUMB_FLEX)
     else:
@@ -52,7 +56,7 @@ def _build(spec: dict[str, tuple[tuple[float, float, float], float]]) -> np.ndar
 
 
 _FIST = (1.45, 1.6, 0.9)
-_REST = {"index": 0.0, "middle": 0.0, "ring": 0.0, "pinky": 0.0}
+_FIST_THUMB = ((0.4, 0.7, 0.8), 0.82)
 POSES: dict[str, np.ndarray] = {
     "flat": np.zeros(48),
     "relaxed": _build(
@@ -61,7 +65,7 @@ POSES: dict[str, np.ndarray] = {
             "middle": ((0.3, 0.4, 0.2), 0.0),
             "ring": ((0.35, 0.45, 0.25), -0.05),
             "pinky": ((0.4, 0.5, 0.3), -0.12),
-            "thumb": ((0.2, 0.2, 0.15), 0.2),
+            "thumb": ((0.1, 0.15, 0.15), 0.2),
         }
     ),
     "fist": _build(
@@ -70,7 +74,7 @@ POSES: dict[str, np.ndarray] = {
             "middle": (_FIST, 0.0),
             "ring": (_FIST, 0.0),
             "pinky": (_FIST, 0.0),
-            "thumb": ((0.5, 0.7, 0.6), 0.9),
+            "thumb": _FIST_THUMB,
         }
     ),
     "pointing": _build(
@@ -79,7 +83,7 @@ POSES: dict[str, np.ndarray] = {
             "middle": (_FIST, 0.0),
             "ring": (_FIST, 0.0),
             "pinky": (_FIST, 0.0),
-            "thumb": ((0.5, 0.7, 0.6), 0.9),
+            "thumb": _FIST_THUMB,
         }
     ),
     "spread": _build(
@@ -97,7 +101,7 @@ POSES: dict[str, np.ndarray] = {
             "middle": ((0.0, 0.0, 0.0), -0.1),
             "ring": (_FIST, 0.0),
             "pinky": (_FIST, 0.0),
-            "thumb": ((0.5, 0.7, 0.6), 0.9),
+            "thumb": _FIST_THUMB,
         }
     ),
     "grasp": _build(
@@ -106,7 +110,7 @@ POSES: dict[str, np.ndarray] = {
             "middle": ((0.75, 0.85, 0.5), 0.0),
             "ring": ((0.8, 0.9, 0.5), -0.05),
             "pinky": ((0.85, 0.95, 0.55), -0.1),
-            "thumb": ((0.3, 0.4, 0.3), 0.7),
+            "thumb": ((0.3, 0.3, 0.3), 0.5),
         }
     ),
 }

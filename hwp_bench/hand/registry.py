@@ -31,15 +31,20 @@ def _base_sides(name: str, mano_dir: str | None) -> tuple[HandData, HandData]:
 
 
 def hand_data(
-    name: str = "open", subdivision: int = 0, *, mano_dir: str | os.PathLike | None = None
+    name: str = "open",
+    subdivision: int = 0,
+    *,
+    mano_dir: str | os.PathLike | None = None,
+    scheme: str = "midpoint",
 ) -> tuple[HandData, HandData]:
     """Right and left :class:`HandData` of a model at a subdivision level (cached)."""
-    if subdivision < 0:
-        raise ValueError("subdivision must be >= 0")
+    if int(subdivision) != subdivision or subdivision < 0:
+        raise ValueError(f"subdivision must be an integer >= 0, got {subdivision!r}")
+    subdivision = int(subdivision)
     key_dir = None if mano_dir is None else str(Path(mano_dir).expanduser().resolve())
     if name == "mano" and key_dir is None:
         key_dir = os.environ.get("HWP_MANO_DIR")
-    key = (name, subdivision, key_dir)
+    key = (name, subdivision, key_dir, scheme if subdivision else None)
     with _LOCK:
         if key in _DATA_CACHE:
             return _DATA_CACHE[key]
@@ -48,8 +53,8 @@ def hand_data(
     else:
         from hwp_bench.hand.subdivide import subdivide_hand
 
-        right0, left0 = hand_data(name, subdivision - 1, mano_dir=key_dir)
-        sides = (subdivide_hand(right0), subdivide_hand(left0))
+        right0, left0 = hand_data(name, subdivision - 1, mano_dir=key_dir, scheme=scheme)
+        sides = (subdivide_hand(right0, scheme), subdivide_hand(left0, scheme))
     with _LOCK:
         _DATA_CACHE[key] = sides
     return sides
@@ -62,14 +67,17 @@ def load_hand_model(
     dtype: torch.dtype = torch.float32,
     device: str | torch.device = "cpu",
     mano_dir: str | os.PathLike | None = None,
+    scheme: str = "midpoint",
 ) -> HandModel:
     """The hand model ``name`` ("open" or "mano") subdivided ``subdivision`` times.
 
     Cached per (name, level, dtype, device, MANO folder): repeated calls return the same
     object, so treat its tensors as read-only. ``mano`` reads ``MANO_RIGHT.pkl`` and
     ``MANO_LEFT.pkl`` from ``mano_dir`` or the ``HWP_MANO_DIR`` environment variable.
+    ``scheme`` is the subdivision scheme, "midpoint" (default, the surface stays put) or "loop"
+    (see :mod:`hwp_bench.hand.subdivide`).
     """
-    right, left = hand_data(name, subdivision, mano_dir=mano_dir)
+    right, left = hand_data(name, subdivision, mano_dir=mano_dir, scheme=scheme)
     key = (name, subdivision, str(dtype), str(torch.device(device)), id(right))
     with _LOCK:
         model = _CACHE.get(key)

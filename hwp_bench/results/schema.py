@@ -134,6 +134,12 @@ def build_result(
         },
         "notes": list(notes or []),
     }
+    no_alpha = sum(1 for fv in result["frames"].values() if fv.get("silhouette_missing"))
+    if no_alpha and not any("silhouette missing" in n for n in result["notes"]):
+        result["notes"].append(
+            f"silhouette missing on {no_alpha} of {len(frames)} frames: scored with alpha = 1 "
+            f"(protocol {proto.id} expects the method's rendered silhouette)"
+        )
     if extra:
         result["extra"] = dict(extra)
     return finalize_result(result)

@@ -1,1 +1,16 @@
-"""hwp_bench.synth (see DESIGN.md)."""
+"""HWP-Synth: the procedurally rendered stand-in for HWP (DESIGN.md section 5).
+
+``ensure_synth(preset="quick", seed=0, clean=False) -> Path`` returns the dataset folder under
+``hwp_bench.paths.datasets_dir()`` (``hwp-synth-quick-s0``, clean twin ``...-clean``),
+generating missing captures first. Modules, one job each: ``raster`` (z-buffer triangle
+rasterizer), ``shading`` (textures, normals, light, shadow map), ``skin`` (procedural skin
+albedo baked in UV space), ``textures``/``primitives``/``props`` (objects), ``rig``/``motion``
+(keyposes per action motif), ``camera`` (intrinsics, handheld motion), ``schedule``
+(perturbation strengths over time), ``scene`` (one capture), ``generate`` (dataset folders),
+``preview`` (contact sheets).
+"""
+
+from hwp_bench.synth.generate import dataset_name, ensure_synth, generate
+from hwp_bench.synth.spec import PRESETS, Preset, get_preset
+
+__all__ = ["PRESETS", "Preset", "dataset_name", "ensure_synth", "generate", "get_preset"]

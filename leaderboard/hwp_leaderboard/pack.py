@@ -87,11 +87,53 @@ def _to_png(path: Path, *, alpha: bool) -> bytes:
     return buf.getvalue()
 
 
+def manifest_defaults_from_run(renders_dir: Path) -> dict:
+    """Manifest fields a runner's ``run.json`` (next to ``renders/``) already knows.
+
+    Method name, version and paper link, the dataset id (when it is a name, not a local
+    path) and the median fit time of the captures' result files. Explicit options win.
+    """
+    import statistics
+
+    run_json = renders_dir.parent / "run.json"
+    if not run_json.is_file():
+        return {}
+    try:
+        run = json.loads(run_json.read_text())
+    except (OSError, ValueError):
+        return {}
+    out: dict = {}
+    method = run.get("method") or {}
+    name = method.get("name") or method.get("id")
+    if name:
+        preset = run.get("preset")
+        out["method"] = f"{name} ({preset})" if preset else str(name)
+    if method.get("version"):
+        out["method_version"] = str(method["version"])
+    paper = method.get("paper")
+    if isinstance(paper, str) and paper.startswith(("https://", "http://")):
+        out["paper_url"] = paper
+    ds = run.get("dataset")
+    if isinstance(ds, str) and "/" not in ds and os.sep not in ds:
+        out["dataset"] = {"id": ds}
+    fits = []
+    for res in sorted((renders_dir.parent / "results").glob("*.json")):
+        try:
+            t = json.loads(res.read_text()).get("timings", {}).get("fit_s")
+        except (OSError, ValueError):
+            continue
+        if isinstance(t, int | float) and t >= 0:
+            fits.append(float(t))
+    if fits:
+        out["fit_time_s"] = statistics.median(fits)
+    return out
+
+
 def infer_split(captures: set[str]) -> str | None:
     from hwp_leaderboard.groundtruth import split_captures
 
     for split in ("single", "inter"):
-        if captures == set(split_captures(split)):
+        if captures <= set(split_captures(split)):  # partial runs fail later, with the list
             return split
     return None
 
@@ -109,7 +151,7 @@ def pack_submission(
     if not renders:
         raise SubmissionError("no-renders", f"no <index>.png or .npy renders under {renders_dir}")
     man = manifest if isinstance(manifest, dict) else manifest.model_dump(exclude_none=True)
-    man = dict(man)
+    man = {**manifest_defaults_from_run(renders_dir), **man}
     if not man.get("split"):
         split = infer_split({c for c, _ in renders})
         if split is None:

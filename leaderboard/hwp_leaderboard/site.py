@@ -28,7 +28,7 @@ METRIC_LABEL = {"psnr": "PSNR", "ssim": "SSIM", "lpips": "LPIPS"}
 METRIC_FMT = {"psnr": "{:.2f}", "ssim": "{:.3f}", "lpips": "{:.3f}"}
 
 _CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1320px;
 padding:0 1rem;color:#1d1d1f;background:#fff}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{margin-top:2rem;font-size:1.25rem}
 .sub{color:#666;font-size:.9rem}
@@ -98,8 +98,22 @@ def _date(ts: float | None) -> str:
     return _dt.datetime.fromtimestamp(ts, tz=_dt.UTC).strftime("%Y-%m-%d")
 
 
+# Column labels of the perturbation tags (paper Table V), in the paper's order.
+TAG_LABELS = {
+    "hoi": "HOI",
+    "complex_pose": "Complex poses",
+    "illumination": "Illumination",
+    "blur": "Blur",
+}
+
+
 def _tag_label(tag: str) -> str:
-    return tag.replace("_", " ").replace("-", " ")
+    return TAG_LABELS.get(tag, tag.replace("_", " ").replace("-", " ").capitalize())
+
+
+def _tag_order(tags) -> list[str]:  # noqa: ANN001
+    known = [t for t in TAG_LABELS if t in tags]
+    return known + sorted(t for t in tags if t not in TAG_LABELS)
 
 
 def _link(url: str | None, text: str) -> str:
@@ -137,7 +151,7 @@ def render_index(rows: Sequence[dict], *, title: str = "hwp-bench leaderboard") 
     if not groups:
         parts.append("<p>No scored submissions yet.</p>")
     for split, protocol, items in groups:
-        tags = sorted({t for r in items for t in r["scores"].get("tags", {})})
+        tags = _tag_order({t for r in items for t in r["scores"].get("tags", {})})
         best = {}
         for m in METRICS:
             vals = [r["scores"]["metrics"][m] for r in items if m in r["scores"]["metrics"]]
@@ -159,10 +173,10 @@ def render_index(rows: Sequence[dict], *, title: str = "hwp-bench leaderboard") 
         for t in tags:
             head.append(
                 f'<th class="sortable" data-key="tag-{_e(t)}" title="PSNR over captures with '
-                f'this perturbation">{_e(_tag_label(t))} PSNR</th>'
+                f'this perturbation">{_e(_tag_label(t))}</th>'
             )
         head += [
-            '<th class="sortable" data-key="fit">Fit time (h)</th>',
+            '<th class="sortable" data-key="fit">Fit (h)</th>',
             '<th class="text">Paper</th><th class="text">Code</th>',
             '<th class="sortable" data-key="date">Date</th>',
         ]
@@ -196,6 +210,12 @@ def render_index(rows: Sequence[dict], *, title: str = "hwp-bench leaderboard") 
             f'<table class="ranking" id="{_e(table_id)}"><thead><tr>{"".join(head)}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table>"
         )
+        if tags:
+            parts.append(
+                '<p class="sub">Metrics are means over the captures of the split (per-capture '
+                "means of per-frame scores); perturbation columns are PSNR over the captures with "
+                "that perturbation, as in the paper's Table V. Fit time: per capture, as reported.</p>"
+            )
     return _page(title, "".join(parts))
 
 
@@ -261,7 +281,8 @@ def render_detail(
             + "".join(f"<th>{METRIC_LABEL[m]}</th>" for m in METRICS)
             + "<th>Captures</th></tr></thead><tbody>"
         )
-        for tag, ts in sorted(s["tags"].items()):
+        for tag in _tag_order(s["tags"]):
+            ts = s["tags"][tag]
             parts.append(
                 f'<tr><td class="text">{_e(_tag_label(tag))}</td>'
                 + "".join(f"<td>{_fmt(m, ts.get(m))}</td>" for m in METRICS)

@@ -197,3 +197,62 @@ def test_writer_rejects_bad_rows(tmp_path):
     assert summary.missing == [9] and summary.indices["test"] == []
     with pytest.raises(LayoutError, match="no hwp-bench dataset"):
         read_captures(tmp_path / "empty")
+
+
+def test_writer_accepts_loose_row_dicts(tmp_path):
+    """Generators may hand rows as dicts with arrays and HandParams instead of Frames."""
+    rows = []
+    for i in range(10):
+        rows.append(
+            {
+                "image": np.full((6, 8, 3), i / 10, np.float32),
+                "mask": np.ones((6, 8), np.float32),
+                "capture": "capture02",
+                "index": i,
+                "num_frames": 10,
+                "hand_type": "single",
+                "K": np.eye(3),
+                "right": HandParams(np.full(48, i), np.zeros(10), [0, 0, 1]),
+                "annotations": {
+                    "occlusion_fraction": 0.0,
+                    "illumination_gain": 2.0,
+                    "blur_length": 0.0,
+                    "clean": False,
+                    "extra": None,
+                },
+            }
+        )
+    w = DatasetWriter(tmp_path / "ds")
+    w.write_capture("capture02", rows, num_frames=10, hand_type="single", tags=["illumination"])
+    from hwp_bench.data import load_frames
+
+    got = load_frames(tmp_path / "ds", "capture02", "train")
+    assert len(got) == 8 and got[3].image.shape == (6, 8, 3)
+    assert got[3].image[0, 0, 0] == pytest.approx(round(0.3 * 255) / 255)
+    assert got[3].hands["right"].pose[0] == 3 and "left" not in got[3].hands
+    assert got[3].tags == ["illumination"] and got[3].annotations["illumination_gain"] == 2.0
+    assert got[3].t == pytest.approx(0.3)
+
+
+def test_parallel_writers_of_one_folder_keep_every_capture(tmp_path):
+    """Captures written by several processes at once all end up in the card."""
+    import multiprocessing as mp
+
+    root = tmp_path / "ds"
+    caps = ["capture04", "capture05", "capture06", "capture07"]
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=_write_one, args=(root, c)) for c in caps]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    assert list(read_captures(root)) == caps
+    manifest = json.loads((root / "hwp_dataset.json").read_text())
+    assert sorted(manifest["captures"]) == caps and manifest["configs"]["inter"] == caps
+
+
+def _write_one(root, cap):
+    DatasetWriter(root).write_capture(
+        cap, toy_frames(cap, 10, "inter"), num_frames=10, hand_type="inter"
+    )

@@ -64,7 +64,9 @@ def test_pack_then_check_with_and_without_spec(tmp_path, frames, ground_truth, l
     r = CliRunner().invoke(app, ["submit", "check", str(bad), "--spec", str(spec)])
     assert r.exit_code == 2 and "missing-frames" in r.output and "00046.png" in r.output
     r = CliRunner().invoke(app, ["submit", "pack", str(run), "--out", str(out)])
-    assert r.exit_code == 2 and "--method" in r.output
+    assert r.exit_code == 2 and "--author" in r.output
+    r = CliRunner().invoke(app, ["submit", "pack", str(run), "--out", str(out), "--author", "A"])
+    assert r.exit_code == 2 and "method: Field required" in r.output
 
 
 def test_admin_and_static_site(tmp_path, frames, ground_truth, lb):
@@ -126,3 +128,41 @@ def test_admin_and_static_site(tmp_path, frames, ground_truth, lb):
         app, ["leaderboard", "admin", "revoke-tokens", "alpha", "--storage", str(st)]
     )
     assert r.exit_code == 0 and store.team_for_token(token) is None
+
+
+def test_pack_takes_defaults_from_the_runner_run_json(tmp_path, frames, lb):
+    run = lb.write_run(
+        tmp_path / "out" / "wildghand-quick-synth-s0-abc", frames, "single", noise=0.05
+    )
+    (run / "run.json").write_text(
+        json.dumps(
+            {
+                "method": {
+                    "id": "wildghand",
+                    "name": "WildGHand",
+                    "version": "0.1",
+                    "paper": "https://arxiv.org/abs/x",
+                },
+                "preset": "quick",
+                "dataset": "synth",
+            }
+        )
+    )
+    (run / "results").mkdir()
+    for cap, t in (("capture00", 100.0), ("capture02", 300.0)):
+        (run / "results" / f"{cap}.hwp-v1.json").write_text(json.dumps({"timings": {"fit_s": t}}))
+    out = tmp_path / "sub.zip"
+    # the parent folder holds one run: pack finds its renders/
+    r = CliRunner().invoke(
+        app, ["submit", "pack", str(tmp_path / "out"), "--out", str(out), "--author", "A"]
+    )
+    assert r.exit_code == 0, r.output
+    with zipfile.ZipFile(out) as zf:
+        man = json.loads(zf.read("manifest.json"))
+    assert man["method"] == "WildGHand (quick)" and man["method_version"] == "0.1"
+    assert (
+        man["dataset"] == {"id": "synth"}
+        and man["fit_time_s"] == 200.0
+        and man["split"] == "single"
+    )
+    assert man["paper_url"] == "https://arxiv.org/abs/x"

@@ -87,7 +87,7 @@ def test_submit_score_rank_and_quota(server, tmp_path, frames, lb):
     page = client.get("/").text
     assert page.index("good-method") < page.index("worse-method")
     assert f'href="submissions/{body["id"]}.html"' in page and "https://example.org/paper" in page
-    assert "hoi PSNR" in page and "blur PSNR" in page
+    assert ">HOI</th>" in page and ">Blur</th>" in page
     board = client.get("/leaderboard.json").json()["submissions"]
     assert {s["method"] for s in board} == {"good-method", "worse-method"}
     detail = client.get(f"/submissions/{body['id']}.html")

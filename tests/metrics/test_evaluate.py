@@ -12,6 +12,8 @@ from hwp_bench.metrics.evaluate import (
     check_prediction_folder,
     evaluate_folder,
     hash_prediction_folder,
+    read_prediction,
+    scan_prediction_folder,
     score_frames,
 )
 from hwp_bench.results import verify_result
@@ -94,3 +96,38 @@ def test_untrusted_npy_is_not_unpickled(tmp_path):
     np.save(d / "00010.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     rep = check_prediction_folder(tmp_path, "capture04", frs)
     assert rep["unreadable"] and "00010" in rep["unreadable"][0]
+
+
+def test_exr_and_preference_order(tmp_path):
+    OpenEXR = pytest.importorskip("OpenEXR", reason="optional openexr package absent")
+    d = tmp_path / "capture04"
+    d.mkdir()
+    rng = np.random.default_rng(3)
+    pred = rng.random((32, 32, 3)).astype(np.float32)
+    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+    with OpenEXR.File(header, {"RGB": pred}) as f:
+        f.write(str(d / "00010.exr"))
+    alpha = (rng.random((32, 32)) > 0.5).astype(np.float32)
+    with OpenEXR.File(header, {"A": alpha}) as f:
+        f.write(str(d / "00010.alpha.exr"))
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(d / "00010.png")  # loses to the exr
+    np.save(d / "00011.npy", pred)
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(d / "00011.png")  # loses to the npy
+    found, unknown = scan_prediction_folder(tmp_path, "capture04")
+    assert unknown == []
+    assert found[10].color.name == "00010.exr" and found[10].alpha.name == "00010.alpha.exr"
+    assert found[11].color.name == "00011.npy"
+    color, a = read_prediction(found[10])
+    assert np.array_equal(color, pred) and np.array_equal(a, alpha)
+
+
+def test_runner_render_writer_is_readable(tmp_path):
+    """Frames written by hwp_bench.renders (the runner) are what the evaluator reads."""
+    from hwp_bench.renders import write_frame
+
+    frs = frames(1)
+    pred = np.clip(frs[0].image + 0.1, 0, 1)
+    write_frame(tmp_path / "capture04", 10, pred, np.ones((32, 32), np.float32))
+    found, _ = scan_prediction_folder(tmp_path, "capture04")
+    color, alpha = read_prediction(found[10])
+    assert np.allclose(color, pred, atol=1e-7) and alpha is not None

@@ -105,3 +105,17 @@ def test_mask_bbox_and_crop():
     assert float(ca.abs().sum()) == pytest.approx(float(np.abs(a[5:7, 10:14]).sum()))
     want = _sk_gauss(ca.numpy(), cb.numpy())
     assert float(masked_ssim(a, b, m)) == pytest.approx(want, abs=1e-9)
+
+
+def test_banded_filter_equals_conv2d():
+    """The matrix-product filter against the obvious conv2d (the reference)."""
+    import torch.nn.functional as F
+
+    from hwp_bench.metrics.image import _filter_valid, _gaussian_taps
+
+    taps = _gaussian_taps(1.5)
+    x = torch.rand(3, 5, 30, 41, dtype=torch.float64)
+    k = taps.numel()
+    ref = F.conv2d(x.reshape(15, 1, 30, 41), taps.view(1, 1, k, 1))
+    ref = F.conv2d(ref, taps.view(1, 1, 1, k)).reshape(3, 5, 20, 31)
+    assert torch.allclose(_filter_valid(x, taps), ref, atol=1e-14, rtol=0)

@@ -139,3 +139,73 @@ def test_protocol_lpips(net):
     a = quantise_8bit(torch.from_numpy(pred).double() * keep)
     b = quantise_8bit(torch.from_numpy(gt).double() * keep)
     assert pp["lpips"] == pytest.approx(float(lpips(a, b, net=net)), abs=1e-6)
+
+
+def _np_conv(x, w, b, stride, pad):
+    """Plain numpy cross-correlation (float64): the oracle for the torch trunk."""
+    x = np.pad(x, ((0, 0), (pad, pad), (pad, pad)))
+    k = w.shape[-1]
+    win = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(1, 2))[:, ::stride, ::stride]
+    return np.einsum("chwij,ocij->ohw", win, w) + b[:, None, None]
+
+
+def _np_lpips(a, b, arr):
+    shift = np.array([-0.030, -0.088, -0.188])[:, None, None]
+    scale = np.array([0.458, 0.448, 0.450])[:, None, None]
+    convs = [(4, 2), (1, 2), (1, 1), (1, 1), (1, 1)]
+
+    def feats(img):
+        x = ((img.transpose(2, 0, 1) * 2 - 1) - shift) / scale
+        out = []
+        for i, (s, p) in enumerate(convs):
+            w = arr[f"conv{i}.weight"].astype(np.float64)
+            x = np.maximum(_np_conv(x, w, arr[f"conv{i}.bias"].astype(np.float64), s, p), 0)
+            out.append(x)
+            if i < 2:  # max-pool 3x3 stride 2, no padding, floor
+                x = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))[:, ::2, ::2]
+                x = x.max(axis=(-1, -2))
+        return out
+
+    total = 0.0
+    for i, (fa, fb) in enumerate(zip(feats(a), feats(b), strict=True)):
+        na = fa / (np.sqrt((fa**2).sum(0, keepdims=True)) + 1e-10)
+        nb = fb / (np.sqrt((fb**2).sum(0, keepdims=True)) + 1e-10)
+        lin = arr[f"lin{i}.weight"].astype(np.float64).reshape(-1)
+        total += np.einsum("chw,c->hw", (na - nb) ** 2, lin).mean()
+    return total
+
+
+def test_matches_numpy_reference(net):
+    arr = load_lpips_arrays()
+    ref, p0 = _img("ex_ref").astype(np.float64), _img("ex_p0").astype(np.float64)
+    rng = np.random.default_rng(7)
+    odd = rng.random((45, 53, 3))  # odd sizes exercise padding and floor-mode pooling
+    odd2 = np.clip(odd + 0.1 * rng.standard_normal(odd.shape), 0, 1)
+    net64 = get_lpips(dtype=torch.float64)
+    for a, b in ((ref, p0), (odd, odd2)):
+        assert float(lpips(a, b, net=net64)) == pytest.approx(_np_lpips(a, b, arr), abs=1e-10)
+
+
+def test_env_var_with_the_real_checkpoint(net, monkeypatch):
+    from hwp_bench.metrics.lpips_weights import ckpt_copy_path
+
+    ckpt = ckpt_copy_path()
+    if not ckpt.is_file():
+        pytest.skip(f"{ckpt} absent (weights cached before the original was kept)")
+    want = load_lpips_arrays()
+    monkeypatch.setenv("HWP_LPIPS_WEIGHTS", str(ckpt))
+    got = load_lpips_arrays()
+    assert sorted(got) == sorted(want) and all(np.array_equal(got[k], want[k]) for k in want)
+    assert got["conv0.weight"].shape == (64, 3, 11, 11)
+
+
+def test_differentiable_as_a_loss(net):
+    ref = torch.from_numpy(_img("ex_ref"))
+    pred = torch.from_numpy(_img("ex_p1")).requires_grad_(True)
+    d = lpips(pred, ref, net=net)
+    d.backward()
+    assert pred.grad is not None and float(pred.grad.abs().sum()) > 0
+    # a small step against the gradient lowers the distance
+    with torch.no_grad():
+        step = (pred - 1e-3 * pred.grad / pred.grad.abs().max()).clamp(0, 1)
+        assert float(lpips(step, ref, net=net)) < float(d)

@@ -156,3 +156,30 @@ def test_wildghand_paper_worked_example():
 def test_paper_capture_mean_rounds():
     assert get_protocol("wildghand-paper").capture_mean([0.1236, 0.1238]) == 0.124
     assert get_protocol("hwp-v1").capture_mean([0.1234, 0.1236]) == pytest.approx(0.1235)
+
+
+def test_mask_at_box_from_the_hand_model():
+    """Without precomputed vertices the posed open-hand mesh is used; it covers every vertex."""
+    from hwp_bench.data import HandParams
+    from hwp_bench.metrics.box import frame_hand_vertices
+
+    K = np.array([[300, 0, 64], [0, 300, 64], [0, 0, 1]], np.float32)
+    hands = {
+        "right": HandParams(np.zeros(48), np.zeros(10), [0.0, 0.0, 0.5]),
+        "left": HandParams(np.zeros(48), np.zeros(10), [0.1, 0.0, 0.5]),
+    }
+    fr = Frame(
+        image=np.zeros((128, 128, 3), np.float32),
+        capture="capture04",
+        index=0,
+        num_frames=1,
+        K=K,
+        hands=hands,
+    )
+    v = frame_hand_vertices(fr)
+    box = mask_at_box(fr)
+    uv = (v @ K.T.astype(np.float64))[:, :2] / v[:, 2:]
+    u, w = np.round(uv[:, 0]).astype(int), np.round(uv[:, 1]).astype(int)
+    ok = (u >= 0) & (u < 128) & (w >= 0) & (w < 128)
+    assert ok.any() and box[w[ok], u[ok]].all()
+    assert np.array_equal(box, mask_at_box(fr, v))

@@ -121,3 +121,23 @@ def test_hashes_depend_on_pixels_not_encoding():
     assert hash_predictions([(0, f32, None)]) != hash_predictions([(0, f2, None)])
     fr = Frame(image=f32, capture="capture00", index=0, num_frames=1, K=np.eye(3), hands={})
     assert hash_ground_truth([fr]) == hash_predictions([(0, f32, None)])
+
+
+def test_missing_silhouette_flag_becomes_a_note():
+    frames = {
+        i: {"psnr": 20.0, "ssim": 0.9, "lpips": 0.1, "silhouette_missing": 1.0} for i in (0, 1)
+    }
+    res = build_result(
+        dataset={},
+        method={"id": "m"},
+        seed=0,
+        protocol="wildghand-paper",
+        frames=frames,
+        predictions_sha256="",
+        ground_truth_sha256="",
+    )
+    assert res["notes"] == [
+        "silhouette missing on 2 of 2 frames: scored with alpha = 1 (protocol wildghand-paper "
+        "expects the method's rendered silhouette)"
+    ]
+    assert set(res["means"]) == {"psnr", "ssim", "lpips"}

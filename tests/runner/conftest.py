@@ -114,7 +114,8 @@ TOY_PLUGIN = textwrap.dedent(
             self.step_sum = int(state["step_sum"])
 
         def diagnostics(self):
-            return {"step_sum": self.step_sum}
+            return {"step_sum": self.step_sum, "color": np.asarray(self.color),
+                    "pao_weight": {3: np.eye(4), 11: np.zeros((4, 4))}}
     '''
 )
 

@@ -73,6 +73,15 @@ def test_inline_run_writes_everything_then_skips(tiny_dataset, toy_plugin, tmp_p
     # The toy learns the disc colour (0.8, 0.3, 0.2) + noise: high PSNR inside the mask.
     assert r["means"]["psnr"] > 20
     assert r["timings"]["fit_s"] > 0 and r["extra"]["diagnostics"] == {"step_sum": 66}
+    diag_dir = run_dir / "diagnostics" / "capture00"  # arrays go beside the results
+    with np.load(diag_dir / "arrays.npz") as diag:
+        first = np.load(run_dir / "renders/capture00/00018.npy")[0, 0]
+        np.testing.assert_allclose(diag["color"], first, rtol=1e-6)
+        assert np.array_equal(diag["pao_weight_00003"], np.eye(4))
+    assert sorted(p.name for p in diag_dir.glob("*.png")) == [
+        "pao_weight_00003.png",
+        "pao_weight_00011.png",
+    ]
     stamp = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
 
     t0 = time.perf_counter()
@@ -248,3 +257,23 @@ def test_killed_run_resumes_from_its_checkpoint(tiny_dataset, toy_plugin, tmp_pa
     (uninterrupted,) = results_of(fresh).values()
     assert uninterrupted["frames"] == result["frames"]
     assert uninterrupted["hashes"] == result["hashes"]
+
+
+def test_a_job_that_is_running_elsewhere_is_not_started_twice(tiny_dataset, toy_plugin, tmp_path):
+    from hwp_bench.runner import Job, _job_lock, run_job
+
+    job = Job(
+        method="toy-mean",
+        capture="capture00",
+        dataset=str(tiny_dataset),
+        out=str(tmp_path),
+        metrics=("psnr",),
+        progress=False,
+    )
+    with _job_lock(job.run_dir(), job.capture) as held:  # as another runner would hold it
+        assert held
+        outcome = run_job(job)
+        assert outcome["status"] == "failed" and "lock is held" in outcome["error"]
+        assert not (job.run_dir() / "checkpoints").exists()
+    assert run_job(job)["status"] == "done"
+    assert run_job(job)["status"] == "skipped"

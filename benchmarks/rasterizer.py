@@ -1,0 +1,161 @@
+"""Speed and memory of the Gaussian rasterizer on the standard hand scenes (prints figures).
+
+    python benchmarks/rasterizer.py                 # S1 and S2, cpu vs reference
+    python benchmarks/rasterizer.py --scenes S1 --reps 30
+
+Scenes (``hwp_bench.render.scenes.hand_scene``): the open right hand in the ``relaxed`` pose,
+one Gaussian per vertex, isotropic scales half the local edge length, opacity 0.9, framed to
+~60% of the image. S1 = 128x128 at subdivision 1, S2 = 256x256 at subdivision 2.
+
+Each (scene, backend) runs in a fresh subprocess, so its peak resident memory (``ru_maxrss``)
+minus the resident memory just before the first render is the memory the renderer needed.
+Times are medians over ``--reps`` forward+backward runs after one warm-up (which also loads
+the numba kernels from the on-disk cache); on a shared machine, report medians and say so.
+
+The dense reference backend costs exactly the same per pixel everywhere (every Gaussian against
+every pixel), so for large images it is timed on a horizontal band of ``--reference-rows`` rows
+(the same camera with the principal point shifted) and scaled by ``height / rows``; the output
+says when a figure is extrapolated that way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+SCENES = {"S1": (1, 128), "S2": (2, 256)}
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def worker(scene: str, backend: str, reps: int, reference_rows: int) -> dict:
+    import torch
+
+    from hwp_bench.render import rasterize
+    from hwp_bench.render.scenes import hand_scene
+
+    subdivision, size = SCENES[scene]
+    means, quats, scales, opacities, colors, viewmat, K = hand_scene(subdivision, size)
+    width, height = size, size
+    scale_time = 1.0
+    if backend == "reference" and reference_rows and reference_rows < height:
+        top = (height - reference_rows) // 2  # the band through the middle of the hand
+        K = K.clone()
+        K[1, 2] -= top
+        scale_time = height / reference_rows
+        height = reference_rows
+    params = [t.clone().requires_grad_(True) for t in (means, quats, scales, opacities, colors)]
+    bg = torch.zeros(3)
+    g = torch.Generator().manual_seed(0)
+    target = torch.rand(height, width, 3, generator=g)
+
+    def run():
+        t0 = time.perf_counter()
+        out = rasterize(*params, viewmat, K, width, height, background=bg, backend=backend)
+        loss = ((out["color"] - target) ** 2).mean() + out["alpha"].mean()
+        t1 = time.perf_counter()
+        loss.backward()
+        t2 = time.perf_counter()
+        for p in params:
+            p.grad = None
+        return t1 - t0, t2 - t1
+
+    rss0 = _rss_mb()
+    run()  # warm-up: numba cache load, allocator
+    fwd, bwd, tot = [], [], []
+    for _ in range(reps):
+        f, b = run()
+        fwd.append(f)
+        bwd.append(b)
+        tot.append(f + b)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    res = {
+        "scene": scene,
+        "backend": backend,
+        "gaussians": int(means.shape[0]),
+        "pixels": size * size,
+        "forward_ms": 1e3 * statistics.median(fwd) * scale_time,
+        "backward_ms": 1e3 * statistics.median(bwd) * scale_time,
+        "total_ms": 1e3 * statistics.median(tot) * scale_time,
+        "total_ms_min": 1e3 * min(tot) * scale_time,
+        "peak_mem_mb": peak - rss0,
+        "extrapolated_from_rows": height if scale_time != 1.0 else None,
+        "threads": torch.get_num_threads(),
+    }
+    if backend == "cpu":
+        from hwp_bench.render.cpu import STATS
+
+        res.update(STATS)
+        res["pairs_per_s"] = (STATS["forward_pairs"] + STATS["backward_pairs"]) / (
+            res["total_ms"] / 1e3
+        )
+    else:
+        visible = int(means.shape[0])  # dense: every Gaussian against every pixel, both passes
+        res["forward_pairs"] = visible * size * size
+        res["pairs_per_s"] = 2 * visible * size * size / (res["total_ms"] / 1e3)
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenes", nargs="+", default=list(SCENES), choices=list(SCENES))
+    ap.add_argument("--backends", nargs="+", default=["cpu", "reference"])
+    ap.add_argument("--reps", type=int, default=20, help="timed runs per cpu measurement")
+    ap.add_argument("--reference-reps", type=int, default=3)
+    ap.add_argument(
+        "--reference-rows",
+        type=int,
+        default=32,
+        help="time the dense reference on this many rows and scale (0: full image)",
+    )
+    ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--worker", nargs=2, metavar=("SCENE", "BACKEND"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        scene, backend = args.worker
+        reps = args.reference_reps if backend == "reference" else args.reps
+        print(json.dumps(worker(scene, backend, reps, args.reference_rows)))
+        return
+    rows = []
+    for scene in args.scenes:
+        for backend in args.backends:
+            cmd = [sys.executable, __file__, "--worker", scene, backend]
+            cmd += ["--reps", str(args.reps), "--reference-reps", str(args.reference_reps)]
+            cmd += ["--reference-rows", str(args.reference_rows)]
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            rows.append(json.loads(out.strip().splitlines()[-1]))
+            r = rows[-1]
+            print(
+                f"{scene} {backend:9s} N={r['gaussians']:6d} {r['pixels']:6d} px  "
+                f"fwd {r['forward_ms']:8.1f} ms  bwd {r['backward_ms']:8.1f} ms  "
+                f"fwd+bwd {r['total_ms']:8.1f} ms (min {r['total_ms_min']:.1f})  "
+                f"peak +{r['peak_mem_mb']:.0f} MB  {r['pairs_per_s'] / 1e6:.0f} M pairs/s"
+                + (
+                    f"  [extrapolated from {r['extrapolated_from_rows']} rows]"
+                    if r["extrapolated_from_rows"]
+                    else ""
+                ),
+                flush=True,
+            )
+    by = {(r["scene"], r["backend"]): r for r in rows}
+    for scene in args.scenes:
+        if (scene, "cpu") in by and (scene, "reference") in by:
+            speedup = by[(scene, "reference")]["total_ms"] / by[(scene, "cpu")]["total_ms"]
+            print(f"{scene}: cpu is {speedup:.0f}x faster than reference (fwd+bwd medians)")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(rows, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()
