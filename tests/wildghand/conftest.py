@@ -73,11 +73,6 @@ def _teacher_frames(n: int, *, seed: int, size: int, start: int, total: int, spl
 @pytest.fixture(scope="session")
 def tiny_capture():
     """(train, test) frames of a 64 px synthetic single-hand capture."""
-    pytest.importorskip("hwp_bench.hand")
-    from hwp_bench import hand as hand_mod
-
-    if not hasattr(hand_mod, "load_hand_model"):
-        pytest.skip("hand model not available yet")
     train = _teacher_frames(12, seed=0, size=64, start=0, total=16, split="train")
     test = _teacher_frames(4, seed=1, size=64, start=12, total=16, split="test")
     return train, test

@@ -26,18 +26,38 @@ def test_method_info_and_config_switches():
         info.resolve_config("quick", ["pao_typo=1"])
 
 
-def test_short_fit_lowers_loss_and_reaches_psnr(tiny_capture):
-    train, test = tiny_capture
-    m = WildGHand(config={**QUICK, "iterations": 120, "lr_halve_epochs": 100.0})
+def _fit(train, iterations):
+    m = WildGHand(config={**QUICK, "iterations": iterations, "lr_halve_epochs": 100.0})
     m.setup(train)
     losses = [m.train_iteration(s)["rec"] for s in range(m.num_iterations)]
-    assert np.mean(losses[-12:]) < 0.5 * np.mean(losses[:12])
-    psnr = np.mean([_masked_psnr(m.render(f.without_pixels())["color"], f) for f in test])
-    assert psnr > 20.0, psnr  # untrained: about 11 dB
+    return m, losses
+
+
+def _test_psnr(m, test):
+    return float(np.mean([_masked_psnr(m.render(f.without_pixels())["color"], f) for f in test]))
+
+
+def test_short_fit_lowers_loss_and_improves_test_psnr(tiny_capture):
+    train, test = tiny_capture
+    m0 = WildGHand(config=QUICK)
+    before = _test_psnr(m0, test)  # about 10 dB: grey-ish Gaussians at init
+    m, losses = _fit(train, 40)
+    assert np.mean(losses[-8:]) < 0.6 * np.mean(losses[:8])
+    after = _test_psnr(m, test)
+    assert after > before + 6.0, (before, after)
     diag = m.diagnostics()
     assert set(diag["omega"]) == {f.index for f in train}
     assert all(v.shape == (64, 64) for v in diag["pao_weight"].values())
     assert diag["timing"]["rasterizer"] > 0
+
+
+@pytest.mark.slow
+def test_fit_reaches_25db_on_the_test_clip(tiny_capture):
+    """120 steps: measured 31.5 dB masked PSNR on the held-out poses (untrained: 10.3 dB)."""
+    train, test = tiny_capture
+    m, losses = _fit(train, 120)
+    assert np.mean(losses[-12:]) < 0.5 * np.mean(losses[:12])
+    assert _test_psnr(m, test) > 25.0
 
 
 def test_biases_absent_at_inference_and_save_load_round_trip(tiny_capture, tmp_path):
