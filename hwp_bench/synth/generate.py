@@ -154,8 +154,11 @@ def _check_marker(root: Path, preset: str, seed: int, clean: bool, num_frames) -
             shutil.rmtree(root / sub, ignore_errors=True)
     elif root.exists() and any(root.iterdir()):
         manifest = root / "hwp_dataset.json"
-        name = json.loads(manifest.read_text()).get("name", "") if manifest.is_file() else ""
-        if not str(name).startswith("hwp-synth"):
+        info = json.loads(manifest.read_text()) if manifest.is_file() else {}
+        ours = str(info.get("name", "")).startswith("hwp-synth") or str(
+            info.get("description", "")
+        ).startswith("HWP-Synth")
+        if not ours:
             raise FileExistsError(
                 f"{root} exists and is not an HWP-Synth folder (no {MARKER}); choose another --out"
             )
