@@ -202,7 +202,7 @@ class CaptureScene:
         self.fast = {
             "period": r.uniform(5.0, 7.0),
             "phase": r.uniform(0, 2 * np.pi, 3),
-            "amp": r.uniform(0.025, 0.035),
+            "amp": r.uniform(0.010, 0.014),
         }
 
         # Perturbation schedules (all zero for the clean twin, after the same draws).
@@ -302,7 +302,7 @@ class CaptureScene:
             if b > 0:
                 ph = 2 * np.pi * t / self.fast["period"] + self.fast["phase"]
                 tr = tr + b * self.fast["amp"] * np.array([np.sin(ph[0]), 0.6 * np.cos(ph[1]), 0])
-                eul = eul + b * np.array([0.0, 0.45 * np.sin(ph[2]), 0.25 * np.sin(ph[0])])
+                eul = eul + b * np.array([0.0, 0.09 * np.sin(ph[2]), 0.06 * np.sin(ph[0])])
             R_world = _euler(eul) @ self.base_rot[side]
             wrist = self.anchor[side] + tr
             fingers = self.rigs[side].pose_from_controls(ctrl)
@@ -398,6 +398,7 @@ class CaptureScene:
             R_cam @ d,
             self.sun * (1 + 0.6 * k),
             self.ambient * (1 - 0.65 * k),
+            shadow_strength=0.55 + 0.4 * k,  # hard, deep shadows under harsh light
         )
         return light, gain, tint
 
@@ -484,7 +485,7 @@ class CaptureScene:
     def exposure_times(self, i: int) -> np.ndarray:
         """Sub-frame times of frame ``i``: one when still, ``blur_subframes`` when blurred."""
         s = self.strengths(float(i))
-        e = 1.6 * s["blur"]  # exposure in frame intervals
+        e = 1.0 * s["blur"]  # exposure in frame intervals (up to a 360-degree shutter)
         if e < 0.05:
             return np.array([float(i)])
         n = self.preset.blur_subframes
