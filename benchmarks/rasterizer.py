@@ -59,24 +59,27 @@ def worker(scene: str, backend: str, reps: int, reference_rows: int) -> dict:
     target = torch.rand(height, width, 3, generator=g)
 
     def run():
+        c0 = time.process_time()
         t0 = time.perf_counter()
         out = rasterize(*params, viewmat, K, width, height, background=bg, backend=backend)
         loss = ((out["color"] - target) ** 2).mean() + out["alpha"].mean()
         t1 = time.perf_counter()
         loss.backward()
         t2 = time.perf_counter()
+        c2 = time.process_time()
         for p in params:
             p.grad = None
-        return t1 - t0, t2 - t1
+        return t1 - t0, t2 - t1, c2 - c0
 
     rss0 = _rss_mb()
     run()  # warm-up: numba cache load, allocator
-    fwd, bwd, tot = [], [], []
+    fwd, bwd, tot, cpu = [], [], [], []
     for _ in range(reps):
-        f, b = run()
+        f, b, c = run()
         fwd.append(f)
         bwd.append(b)
         tot.append(f + b)
+        cpu.append(c)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     res = {
         "scene": scene,
@@ -87,9 +90,11 @@ def worker(scene: str, backend: str, reps: int, reference_rows: int) -> dict:
         "backward_ms": 1e3 * statistics.median(bwd) * scale_time,
         "total_ms": 1e3 * statistics.median(tot) * scale_time,
         "total_ms_min": 1e3 * min(tot) * scale_time,
+        "cpu_ms": 1e3 * statistics.median(cpu) * scale_time,
         "peak_mem_mb": peak - rss0,
         "extrapolated_from_rows": height if scale_time != 1.0 else None,
         "threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset)"),
     }
     if backend == "cpu":
         from hwp_bench.render.cpu import STATS
@@ -117,6 +122,12 @@ def main() -> None:
         default=32,
         help="time the dense reference on this many rows and scale (0: full image)",
     )
+    ap.add_argument(
+        "--omp-wait-policy",
+        default="PASSIVE",
+        help="OMP_WAIT_POLICY for the workers ('unset' keeps the environment's); PASSIVE "
+        "stops torch's OpenMP threads from spin-waiting, which matters on a shared CPU",
+    )
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--worker", nargs=2, metavar=("SCENE", "BACKEND"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -131,13 +142,17 @@ def main() -> None:
             cmd = [sys.executable, __file__, "--worker", scene, backend]
             cmd += ["--reps", str(args.reps), "--reference-reps", str(args.reference_reps)]
             cmd += ["--reference-rows", str(args.reference_rows)]
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            env = dict(os.environ)
+            if args.omp_wait_policy != "unset":
+                env["OMP_WAIT_POLICY"] = args.omp_wait_policy
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
             rows.append(json.loads(out.strip().splitlines()[-1]))
             r = rows[-1]
             print(
                 f"{scene} {backend:9s} N={r['gaussians']:6d} {r['pixels']:6d} px  "
                 f"fwd {r['forward_ms']:8.1f} ms  bwd {r['backward_ms']:8.1f} ms  "
-                f"fwd+bwd {r['total_ms']:8.1f} ms (min {r['total_ms_min']:.1f})  "
+                f"fwd+bwd {r['total_ms']:8.1f} ms (min {r['total_ms_min']:.1f}, "
+                f"cpu time {r['cpu_ms']:.1f})  "
                 f"peak +{r['peak_mem_mb']:.0f} MB  {r['pairs_per_s'] / 1e6:.0f} M pairs/s"
                 + (
                     f"  [extrapolated from {r['extrapolated_from_rows']} rows]"
@@ -151,7 +166,10 @@ def main() -> None:
         if (scene, "cpu") in by and (scene, "reference") in by:
             speedup = by[(scene, "reference")]["total_ms"] / by[(scene, "cpu")]["total_ms"]
             print(f"{scene}: cpu is {speedup:.0f}x faster than reference (fwd+bwd medians)")
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end")
+    print(
+        f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end; "
+        f"OMP_WAIT_POLICY={rows[0]['omp_wait_policy'] if rows else '?'}; times are medians"
+    )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=1)

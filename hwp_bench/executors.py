@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from hwp_bench.runner import Job, run_job
+from hwp_bench.runner import Job, prefetch, run_job
 
 EXECUTORS = ("local", "ray", "inline")
 
@@ -76,6 +76,7 @@ def run_local(
     poll_seconds: float = 0.2,
 ) -> list[Outcome]:
     """Run each job in its own spawned process, within the CPU (and GPU) budget."""
+    prefetch(jobs)
     cpus = max(1, cpus or os.cpu_count() or 1)
     threads = max(1, jobs[0].threads) if jobs else 1
     slots = max(1, cpus // threads)
@@ -168,6 +169,7 @@ def run_ray(
 
     from hwp_bench.registry import ENV_VAR
 
+    prefetch(jobs)
     env_vars = {k: os.environ[k] for k in (ENV_VAR, "HWP_HOME") if k in os.environ}
     started_here = False
     if not ray.is_initialized():
@@ -183,8 +185,18 @@ def run_ray(
         ray.init(**{k: v for k, v in kwargs.items() if v is not None})
         started_here = True
     try:
-        # Absolute output path: a Ray worker's working directory is not ours.
-        jobs = [replace(j, out=str(Path(j.out).resolve()), progress_position=None) for j in jobs]
+        # Absolute paths: a Ray worker's working directory is not ours. No per-job bars: Ray
+        # would interleave the workers' terminal output; the driver reports each finished job.
+        jobs = [
+            replace(
+                j,
+                out=str(Path(j.out).resolve()),
+                dataset_path=str(Path(j.dataset_path).resolve()) if j.dataset_path else None,
+                progress=False,
+                progress_position=None,
+            )
+            for j in jobs
+        ]
         task = ray.remote(run_job).options(
             num_cpus=max(1, jobs[0].threads) if jobs else 1,
             num_gpus=gpus_per_job,

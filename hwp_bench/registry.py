@@ -62,9 +62,8 @@ class MethodSpec:
         except MethodUnavailable:
             raise
         except Exception as exc:  # ImportError, SyntaxError, errors at import time
-            raise MethodUnavailable(
-                f"cannot import {module_part} ({type(exc).__name__}: {exc})"
-            ) from exc
+            why = str(exc) if isinstance(exc, ImportError) else f"{type(exc).__name__}: {exc}"
+            raise MethodUnavailable(f"cannot import {module_part} ({why})") from exc
         obj: Any = module
         for part in attr.split("."):
             if not hasattr(obj, part):

@@ -60,3 +60,32 @@ def show(
         raise typer.Exit(2) from exc
     path = hand_sheet(hand, names, view_list, side=side, shape=betas, size=size, out=out)
     typer.echo(f"wrote {path}")
+
+
+@app.command("info")
+def info(
+    model: str = typer.Option("open", help="Hand model: open or mano (needs HWP_MANO_DIR)."),
+    subdivision: int = typer.Option(0, help="Subdivision level."),
+) -> None:
+    """Print a hand model's sizes, joints and (open hand) shape directions."""
+    import json
+
+    import torch
+
+    from hwp_bench.hand import load_hand_model
+
+    try:
+        hand = load_hand_model(model, subdivision, dtype=torch.float64)
+    except (FileNotFoundError, ValueError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    rest = hand(None).joints[0]
+    typer.echo(repr(hand))
+    typer.echo(f"uv_coords: {hand.uv_coords.shape[0]}, tip vertices: {hand.tip_vertices.tolist()}")
+    typer.echo(f"wrist to middle tip: {1000 * float(rest[18].norm()):.1f} mm")
+    typer.echo("joints (rest, mm): " + ", ".join(hand.joint_names))
+    for name, p in zip(hand.joint_names, rest.tolist(), strict=True):
+        typer.echo(f"  {name:>10}: {1000 * p[0]:7.1f} {1000 * p[1]:7.1f} {1000 * p[2]:7.1f}")
+    for d in hand.meta.get("shape_doc", []):
+        delta = json.dumps({k: round(v, 2) for k, v in d["delta_per_unit"].items()})
+        typer.echo(f"shape[{d['direction']}] {d['name']}: {d['description']} | {delta}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from pathlib import Path
 
 import typer
 
@@ -77,6 +78,9 @@ def run(
     ray_address: str = typer.Option(
         "", "--ray-address", help="Ray cluster address (default: a local Ray)"
     ),
+    ray_gpus: float = typer.Option(
+        0.0, "--ray-gpus-per-job", help="GPUs each Ray task reserves (e.g. 1, or 0.5 to share)"
+    ),
     checkpoint_every: int = typer.Option(
         0, "--checkpoint-every", help="Checkpoint every N iterations (0: ~10 per fit)"
     ),
@@ -113,6 +117,9 @@ def run(
         captures = captures_for(split)
     except ValueError as exc:
         _fail(f"--split: {exc}")
+    if dataset not in ("synth", "synth-clean", "hwp") and Path(dataset).expanduser().exists():
+        # One spelling per folder: the run's identity must not depend on the working directory.
+        dataset = str(Path(dataset).expanduser().resolve())
     cpu_budget = cpus or os.cpu_count() or 1
     gpu_list = [g.strip() for g in gpus.split(",") if g.strip()]
     common = dict(
@@ -144,7 +151,7 @@ def run(
         needed = sorted({j.capture for j in todo})
         try:
             folder, present = prepare_dataset(dataset, needed)
-        except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        except (OSError, ValueError, RuntimeError) as exc:
             _fail(f"--dataset {dataset}: {exc}")
         missing = [c for c in needed if c not in present]
         if missing:
@@ -199,7 +206,11 @@ def run(
             from hwp_bench.executors import run_ray
 
             outcomes += run_ray(
-                todo, address=ray_address or None, cpus=cpus or None, on_done=report
+                todo,
+                address=ray_address or None,
+                cpus=cpus or None,
+                gpus_per_job=ray_gpus,
+                on_done=report,
             )
         else:
             from hwp_bench.executors import run_local
@@ -257,17 +268,15 @@ def methods(
                 "available" if r.available else "unavailable",
                 ", ".join(info.hand_types) if info else "-",
                 info.implementation_status if info else "-",
-                ", ".join(sorted(info.presets)) if info else "-",
-                info.name if info else r.target,
-                "" if r.available else r.reason,
+                info.name if r.available else r.reason,
             ]
         )
     typer.echo(
         tabulate(
             table,
-            headers=["id", "status", "hands", "implementation", "presets", "name", "reason"],
+            headers=["id", "status", "hands", "implementation", "name / why unavailable"],
             tablefmt="github",
-            maxcolwidths=[None, None, None, None, None, 30, 60],
+            maxcolwidths=[None, None, None, None, 70],
         )
     )
 

@@ -57,8 +57,7 @@ def render_card(manifest: dict[str, Any]) -> str:
     if manifest.get("description"):
         lines += [manifest["description"].strip(), ""]
     lines += [
-        "Written by [hwp-bench](https://github.com/hwp-bench/hwp-bench) "
-        f"(dataset schema version {SCHEMA_VERSION}). One row per video frame.",
+        f"Written by hwp-bench (dataset schema version {SCHEMA_VERSION}). One row per video frame.",
         "",
         "## Load",
         "",
@@ -115,5 +114,5 @@ def render_card(manifest: dict[str, Any]) -> str:
     if manifest.get("notes"):
         lines += ["## Notes", "", manifest["notes"].strip(), ""]
     if manifest.get("citation"):
-        lines += ["## Citation", "", "```bibtex", manifest["citation"].strip(), "```", ""]
+        lines += ["## Citation", "", manifest["citation"].strip(), ""]
     return "\n".join(lines)

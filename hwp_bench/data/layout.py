@@ -412,6 +412,11 @@ def read_captures(root: str | os.PathLike, *, strict: bool = True) -> dict[str, 
         if not p.is_file():
             continue
         info = json.loads(p.read_text())
+        if int(info.get("schema_version", 0)) > SCHEMA_VERSION:
+            raise LayoutError(
+                f"{p} uses dataset schema version {info['schema_version']}, newer than this "
+                f"hwp-bench reads ({SCHEMA_VERSION}): upgrade hwp-bench"
+            )
         files = [f for s in SPLITS for f in info.get("files", {}).get(s, [])]
         if files and all((root / f).is_file() for f in files):
             out[cap] = info

@@ -369,6 +369,11 @@ def convert_upstream(
             "hand crops by hwp-bench."
         ),
         notes="Converted by `hwp-bench data convert-upstream`; see conversion_report.json.",
+        citation=(
+            "Li, Huang et al., *WildGHand: Learning Anti-Perturbation Gaussian Hand Avatars "
+            "from Monocular In-the-Wild Videos*. Original data: Hugging Face dataset "
+            "XuanHuang0/WildGHand."
+        ),
     )
     model, model_note = _resolve_hand_model(hand_model)
     for cap, folder in folders.items():

@@ -164,9 +164,9 @@ MOTIFS: dict[str, Motif] = {
     }, tempo=10.0),
     "putting on a watch": Motif("putting on a watch", {
         "right": MotifHand(("pinch", "grip", "ok", "relaxed"), ("tap", "hold_flat"),
-                           (0.07, 0.0, -0.01), False, 0.9),
+                           (0.075, 0.03, -0.01), False, 0.55),
         "left": MotifHand(("relaxed", "flat", "fist"), ("open", "hold_flat"),
-                          (-0.04, 0.09, 0.0), False, -1.1, wrist_amp=(0.2, 0.3, 0.15)),
+                          (-0.065, 0.06, 0.0), False, -0.45, wrist_amp=(0.2, 0.3, 0.15)),
     }),
     "scrolling a phone": Motif("scrolling a phone", {
         "right": MotifHand(("scroll", "point", "tap", "relaxed"), ("ok", "pinch"),

@@ -120,7 +120,7 @@ class Blocks(Prop):
 class Pen(Prop):
     def __init__(self, rng, spin: float = 0.55):
         super().__init__(rng)
-        self.geo = P.cylinder(0.0045, 0.14, 12)
+        self.geo = P.cylinder(0.0065, 0.14, 12)  # a chunky marker pen
         self.tex = T.pen(rng)
         self.spin = spin * rng.choice([-1.0, 1.0])
 
@@ -140,7 +140,7 @@ class StickerSheet(Prop):
 
     def __init__(self, rng):
         super().__init__(rng)
-        self.sheet = P.plane(0.075, 0.055)
+        self.sheet = P.plane(0.10, 0.13)
         self.sticker = P.plane(0.022, 0.022)
         self.tex = T.stickers(rng)
         self.tex2 = T.stickers(rng, 32)
@@ -153,7 +153,11 @@ class StickerSheet(Prop):
     def parts(self, t):
         return [
             (self.sheet, self.tex, True),
-            (self.sticker.transformed(np.eye(3), np.array([-0.05, 0.03, -0.004])), self.tex2, True),
+            (
+                self.sticker.transformed(np.eye(3), np.array([-0.065, 0.05, -0.004])),
+                self.tex2,
+                True,
+            ),
         ]
 
 

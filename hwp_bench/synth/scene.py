@@ -202,7 +202,7 @@ class CaptureScene:
         self.fast = {
             "period": r.uniform(5.0, 7.0),
             "phase": r.uniform(0, 2 * np.pi, 3),
-            "amp": r.uniform(0.025, 0.035),
+            "amp": r.uniform(0.010, 0.014),
         }
 
         # Perturbation schedules (all zero for the clean twin, after the same draws).
@@ -229,7 +229,10 @@ class CaptureScene:
         }
         self.props = make_props(rngs["props"], info.action)
         r = rngs["backdrop"]
-        self.backdrop_tex = T.backdrop(r, 512)
+        from scipy.ndimage import gaussian_filter
+
+        # The backdrop is out of focus (it sits 30 cm behind hands the camera focuses on).
+        self.backdrop_tex = gaussian_filter(T.backdrop(r, 512), sigma=(2.0, 2.0, 0.0))
         extent = self.size / self.K[0, 0] * (self.depth + BACKDROP_BEHIND) * 2.2
         self.backdrop = P.plane(extent, extent).transformed(
             np.eye(3), np.array([0.0, 0.0, self.depth + BACKDROP_BEHIND])
@@ -240,18 +243,28 @@ class CaptureScene:
     def _model(self, pose, trans, side):
         import torch
 
-        out = self.model(
-            torch.as_tensor(np.asarray(pose, dtype=np.float64).reshape(1, 48), dtype=torch.float32),
-            torch.as_tensor(self.shape.reshape(1, 10), dtype=torch.float32),
-            torch.as_tensor(np.asarray(trans, dtype=np.float64).reshape(1, 3), dtype=torch.float32),
-            side=side,
-        )
+        nthreads = torch.get_num_threads()
+        torch.set_num_threads(1)  # same float results whatever the machine's core count
+        try:
+            out = self._call_model(pose, trans, side)
+        finally:
+            torch.set_num_threads(nthreads)
         return HandState(
             np.asarray(pose, dtype=np.float64),
             self.shape,
             np.asarray(trans, dtype=np.float64),
             out.vertices[0].detach().double().numpy(),
             out.joints[0].detach().double().numpy(),
+        )
+
+    def _call_model(self, pose, trans, side):
+        import torch
+
+        return self.model(
+            torch.as_tensor(np.asarray(pose, dtype=np.float64).reshape(1, 48), dtype=torch.float32),
+            torch.as_tensor(self.shape.reshape(1, 10), dtype=torch.float32),
+            torch.as_tensor(np.asarray(trans, dtype=np.float64).reshape(1, 3), dtype=torch.float32),
+            side=side,
         )
 
     def strengths(self, t: float) -> dict[str, float]:
@@ -302,7 +315,7 @@ class CaptureScene:
             if b > 0:
                 ph = 2 * np.pi * t / self.fast["period"] + self.fast["phase"]
                 tr = tr + b * self.fast["amp"] * np.array([np.sin(ph[0]), 0.6 * np.cos(ph[1]), 0])
-                eul = eul + b * np.array([0.0, 0.45 * np.sin(ph[2]), 0.25 * np.sin(ph[0])])
+                eul = eul + b * np.array([0.0, 0.09 * np.sin(ph[2]), 0.06 * np.sin(ph[0])])
             R_world = _euler(eul) @ self.base_rot[side]
             wrist = self.anchor[side] + tr
             fingers = self.rigs[side].pose_from_controls(ctrl)
@@ -398,6 +411,7 @@ class CaptureScene:
             R_cam @ d,
             self.sun * (1 + 0.6 * k),
             self.ambient * (1 - 0.65 * k),
+            shadow_strength=0.55 + 0.4 * k,  # hard, deep shadows under harsh light
         )
         return light, gain, tint
 
@@ -484,7 +498,7 @@ class CaptureScene:
     def exposure_times(self, i: int) -> np.ndarray:
         """Sub-frame times of frame ``i``: one when still, ``blur_subframes`` when blurred."""
         s = self.strengths(float(i))
-        e = 1.6 * s["blur"]  # exposure in frame intervals
+        e = 1.0 * s["blur"]  # exposure in frame intervals (up to a 360-degree shutter)
         if e < 0.05:
             return np.array([float(i)])
         n = self.preset.blur_subframes

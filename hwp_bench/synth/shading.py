@@ -54,6 +54,9 @@ class Light:
     color: np.ndarray  # linear RGB intensity of the direct term
     ambient: np.ndarray  # linear RGB intensity of the ambient term
     shadows: bool = True
+    # Share of the direct light a shadow blocks: below 1, bounce light and skin's subsurface
+    # scattering keep shadows from going black; the illumination perturbation raises it.
+    shadow_strength: float = 0.6
 
 
 def vertex_normals(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -111,27 +114,33 @@ class ShadowMap:
         self.texel = 1.0 / self.scale
 
     def lit(self, points: np.ndarray, normals: np.ndarray) -> np.ndarray:
-        """1 where ``points`` see the light, 0 where a caster is in front (hard shadow)."""
+        """Share of a 3x3 neighbourhood of shadow-map texels (percentage-closer filtering)
+        that ``points`` are in front of: 1 lit, 0 fully in a caster's shadow."""
         ls = points @ self.basis.T
         xy = (ls[:, :2] - self.lo) * self.scale
-        j = np.floor(xy[:, 0]).astype(np.int64)
-        i = np.floor(xy[:, 1]).astype(np.int64)
-        inside = (j >= 0) & (j < self.res) & (i >= 0) & (i < self.res)
-        occ = np.full(len(points), np.inf)
-        occ[inside] = self.depth[i[inside], j[inside]]
+        j0 = np.floor(xy[:, 0]).astype(np.int64)
+        i0 = np.floor(xy[:, 1]).astype(np.int64)
         # Slope-scaled bias: grazing surfaces need more to avoid self-shadow acne.
         cosl = np.abs(normals @ self.basis[2])
         bias = self.texel * (
             1.5 + 2.0 * np.sqrt(np.maximum(1 - cosl**2, 0)) / np.maximum(cosl, 0.2)
         )
-        return (ls[:, 2] <= occ + bias).astype(np.float64)
+        total = np.zeros(len(points))
+        for di in (-1, 0, 1):
+            for dj in (-1, 0, 1):
+                i, j = i0 + di, j0 + dj
+                inside = (j >= 0) & (j < self.res) & (i >= 0) & (i < self.res)
+                occ = np.full(len(points), np.inf)
+                occ[inside] = self.depth[i[inside], j[inside]]
+                total += ls[:, 2] <= occ + bias
+        return total / 9.0
 
 
 @numba.njit(cache=True, nogil=True)
 def _shade_kernel(
     face_id, bary, faces, verts, corner_uv, corner_normals, face_mesh, tex_flat, tex_off,
     tex_h, tex_w, double_sided, kind_of_mesh, wrap, spec, shin, light_dir, light_col, ambient,
-    use_shadow, sm_basis, sm_lo, sm_scale, sm_depth, sm_texel, color, kind_map,
+    use_shadow, sm_basis, sm_lo, sm_scale, sm_depth, sm_texel, sm_strength, color, kind_map,
 ):  # fmt: skip
     """Per covered pixel: interpolate UV, normal and position with the perspective-correct
     barycentrics, bilinear albedo lookup, (wrapped) Lambert + ambient + Blinn-Phong highlight,
@@ -212,13 +221,22 @@ def _shade_kernel(
                 lz = p0 * sm_basis[2, 0] + p1 * sm_basis[2, 1] + p2 * sm_basis[2, 2]
                 sj = int(np.floor((lx - sm_lo[0]) * sm_scale))
                 si = int(np.floor((ly - sm_lo[1]) * sm_scale))
-                if 0 <= sj < res and 0 <= si < res:
-                    cosl = abs(n0 * sm_basis[2, 0] + n1 * sm_basis[2, 1] + n2 * sm_basis[2, 2])
-                    sinl = np.sqrt(max(1.0 - cosl * cosl, 0.0))
-                    bias = sm_texel * (1.5 + 2.0 * sinl / max(cosl, 0.2))
-                    if lz > sm_depth[si, sj] + bias:
-                        ndl = 0.0
-                        hl = 0.0
+                cl = abs(n0 * sm_basis[2, 0] + n1 * sm_basis[2, 1] + n2 * sm_basis[2, 2])
+                sinl = np.sqrt(max(1.0 - cl * cl, 0.0))
+                bias = sm_texel * (1.5 + 2.0 * sinl / max(cl, 0.2))
+                lit = 0.0
+                for di in range(-1, 2):
+                    for dj in range(-1, 2):
+                        ti = si + di
+                        tj = sj + dj
+                        if 0 <= ti < res and 0 <= tj < res:
+                            if lz <= sm_depth[ti, tj] + bias:
+                                lit += 1.0
+                        else:
+                            lit += 1.0
+                lit = lit / 9.0
+                ndl = ndl * (1.0 - sm_strength * (1.0 - lit))
+                hl = hl * lit
             for ch in range(3):
                 t00 = tex_flat[off + (y0 * tw + x0) * 3 + ch]
                 t01 = tex_flat[off + (y0 * tw + x1) * 3 + ch]
@@ -281,9 +299,10 @@ def render(
     color = np.zeros((H, W, 3))
     kind_map = np.full((H, W), -1, dtype=np.int64)
     if smap is not None:
-        sm = (True, smap.basis, smap.lo, float(smap.scale), smap.depth, float(smap.texel))
+        sm = (True, smap.basis, smap.lo, float(smap.scale), smap.depth, float(smap.texel),
+              float(light.shadow_strength))  # fmt: skip
     else:
-        sm = (False, np.eye(3), np.zeros(2), 1.0, np.zeros((1, 1)), 1.0)
+        sm = (False, np.eye(3), np.zeros(2), 1.0, np.zeros((1, 1)), 1.0, 0.0)
     _shade_kernel(
         face_id, bary, faces, verts, corner_uv, corner_n, face_mesh, tex_flat, tex_off,
         tex_h, tex_w, ds, kinds, wrap, spec, shin, light_dir,
@@ -353,8 +372,8 @@ def render_reference(
         if m.specular == 0:
             hl = np.zeros_like(ndl)
         if smap is not None:
-            lit = smap.lit(p, n)
-            ndl = ndl * lit
+            lit = np.where(ndl > 0, smap.lit(p, n), 1.0)
+            ndl = ndl * (1.0 - light.shadow_strength * (1.0 - lit))
             hl = hl * lit
         shade = light.ambient[None, :] + ndl[:, None] * light.color[None, :]
         color[sel] = albedo * shade + hl[:, None] * light.color[None, :]

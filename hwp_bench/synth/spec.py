@@ -34,8 +34,8 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "quick": Preset("quick", 128, 2, 5, 0.0, 100, 512, 256),
-    "full": Preset("full", 256, 3, 7, 1 / 6, None, 1024, 512),
+    "quick": Preset("quick", 128, 2, 7, 0.0, 100, 512, 256),
+    "full": Preset("full", 256, 3, 9, 1 / 6, None, 1024, 512),
     # For tests: tiny images, a handful of frames.
     "tiny": Preset("tiny", 40, 2, 3, 0.0, 20, 256, 128),
 }

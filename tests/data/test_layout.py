@@ -197,6 +197,10 @@ def test_writer_rejects_bad_rows(tmp_path):
     assert summary.missing == [9] and summary.indices["test"] == []
     with pytest.raises(LayoutError, match="no hwp-bench dataset"):
         read_captures(tmp_path / "empty")
+    marker = tmp_path / "ds" / "splits" / "capture01.json"
+    marker.write_text(marker.read_text().replace('"schema_version": 1', '"schema_version": 99'))
+    with pytest.raises(LayoutError, match="upgrade hwp-bench"):
+        read_captures(tmp_path / "ds")
 
 
 def test_writer_accepts_loose_row_dicts(tmp_path):

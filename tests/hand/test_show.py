@@ -43,3 +43,16 @@ def test_preview_silhouettes():
     a_side = (render_mesh(flat, faces, view="side", size=64, extent=extent).mean(-1) < 1).sum()
     assert a_side < 0.6 * a_flat
     assert set(POSES) >= {"flat", "fist", "pointing", "spread"}
+
+
+def test_info_lists_joints_and_shape_directions():
+    res = CliRunner().invoke(app, ["hand", "info"])
+    assert res.exit_code == 0, res.output
+    assert "V=1609" in res.output and "thumb_tip" in res.output
+    assert "shape[0] size" in res.output and "shape[9] fleshiness" in res.output
+
+
+def test_info_mano_missing_names_variable(monkeypatch):
+    monkeypatch.delenv("HWP_MANO_DIR", raising=False)
+    res = CliRunner().invoke(app, ["hand", "info", "--model", "mano"])
+    assert res.exit_code == 2 and "HWP_MANO_DIR" in res.output

@@ -73,9 +73,13 @@ def test_folder_layout_and_frames(folders):
 
 def test_deterministic_bytes(folders, tmp_path):
     pert, _ = folders
-    again = generate(tmp_path / "again", preset="tiny", seed=3, captures=["capture02"], num_frames=N,
-                     progress=False)  # fmt: skip
-    assert _hash_folder(again, "capture02") == _hash_folder(pert, "capture02")
+    # Same seed, same bytes, also when captures are rendered by parallel worker processes.
+    again = generate(
+        tmp_path / "again", preset="tiny", seed=3, captures=CAPS, num_frames=N, progress=False,
+        workers=2,
+    )  # fmt: skip
+    for cap in CAPS:
+        assert _hash_folder(again, cap) == _hash_folder(pert, cap)
     other = generate(tmp_path / "other", preset="tiny", seed=4, captures=["capture02"], num_frames=N,
                      progress=False)  # fmt: skip
     assert _hash_folder(other, "capture02") != _hash_folder(pert, "capture02")
@@ -127,18 +131,22 @@ def test_tagged_perturbations_are_present(folders):
         vis = np.asarray(f.annotations["visible_mask"], np.float64)
         assert vis.sum() < m.sum()
 
-    blurred = [f for f in frames if f.annotations["blur_length"] > 2.0]
+    blurred = [f for f in frames if f.annotations["blur_length"] > 0.5]
     assert blurred, "blur frames must have a real streak length"
+    assert max(f.annotations["blur_length"] for f in frames) > 1.0
 
 
 def test_motion_blur_lowers_gradient_energy_of_the_hand():
-    sc = CaptureScene(CAPTURES["capture04"], get_preset("tiny"), 1, num_frames=N)
+    import dataclasses
+
+    preset = dataclasses.replace(get_preset("tiny"), size=64)
+    sc = CaptureScene(CAPTURES["capture04"], preset, 1, num_frames=N)
     s = np.array([sc.strengths(float(i))["blur"] for i in range(N)])
     i = int(np.argmax(s))
     assert s[i] > 0.3
     blurred = sc.render_frame(i)
     sharp = sc.render_frame(i, exposure=False)
-    assert blurred["blur_length"] > 2.0
+    assert blurred["blur_length"] > 1.0
 
     def energy(img, region):
         g = img.mean(-1)
@@ -147,7 +155,7 @@ def test_motion_blur_lowers_gradient_energy_of_the_hand():
         return ((gx**2 + gy**2)[region[:-1, :-1]]).mean()
 
     region = np.maximum(blurred["mask"], sharp["mask"]) > 0.05
-    assert energy(blurred["linear"], region) < 0.8 * energy(sharp["linear"], region)
+    assert energy(blurred["linear"], region) < 0.9 * energy(sharp["linear"], region)
 
 
 def test_complex_poses_depart_from_the_motif(folders):
@@ -236,3 +244,28 @@ def test_two_hands_do_not_interpenetrate():
             segs.append((J[[par[j] for j in range(1, 16)]], J[1:16]))
         d = _segment_distance(segs[0][0], segs[0][1], segs[1][0], segs[1][1])
         assert d >= 0.02  # two finger radii apart, bone to bone
+
+
+def test_stale_or_foreign_folders(tmp_path):
+    import json
+
+    from hwp_bench.synth.generate import MARKER, ensure_synth
+
+    root = generate(
+        tmp_path / "s", preset="tiny", captures=["capture00"], num_frames=3, progress=False
+    )
+    marker = json.loads((root / MARKER).read_text())
+    marker["generator_version"] = -1  # written by another version: regenerated, not reused
+    (root / MARKER).write_text(json.dumps(marker))
+    ensure_synth(preset="tiny", captures=["capture00"], root=root, progress=False)
+    assert json.loads((root / MARKER).read_text())["generator_version"] != -1
+    assert read_captures(root)["capture00"]["num_frames"] == get_preset("tiny").frames
+    (root / MARKER).unlink()  # a folder from before version markers: regenerated too
+    ensure_synth(preset="tiny", captures=["capture00"], root=root, progress=False)
+    assert (root / MARKER).is_file()
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError):
+        ensure_synth(preset="tiny", captures=["capture00"], root=foreign, progress=False)
+    assert (foreign / "notes.txt").read_text() == "keep me"
