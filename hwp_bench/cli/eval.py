@@ -83,8 +83,8 @@ def eval_cmd(
             typer.echo(f"captures not in --config {config}: {', '.join(extra_dirs)}", err=True)
         raise typer.Exit(2)
     ds_info = {
-        "id": dataset,
-        "revision": "",
+        "id": _dataset_id(dataset),
+        "revision": _dataset_revision(dataset, captures),
         "config": config or ",".join(captures),
         "split": split,
     }
@@ -123,3 +123,25 @@ def eval_cmd(
             f"{sum(r['means'][m] for r in results) / len(results):>10.4f}" for m in metrics
         )
         typer.echo(f"{'mean':<12}{vals}")
+
+
+def _dataset_id(dataset: str) -> str:
+    """The runner's convention: built-in names as they are, folders as absolute paths."""
+    if dataset in ("synth", "synth-clean", "hwp"):
+        return dataset
+    return str(Path(dataset).expanduser().resolve())
+
+
+def _dataset_revision(dataset: str, captures: list[str]) -> str:
+    """The revision recorded in the dataset folder's ``hwp_dataset.json`` ("" if none)."""
+    import json
+
+    from hwp_bench.data import resolve
+
+    try:
+        folder = Path(resolve(dataset, captures=captures))
+        meta = json.loads((folder / "hwp_dataset.json").read_text())
+    except (OSError, ValueError, RuntimeError):
+        return ""
+    rev = (meta.get("revision") or meta.get("version")) if isinstance(meta, dict) else None
+    return "" if rev is None else str(rev)

@@ -30,17 +30,20 @@ T_MIN = 1e-4
 
 
 @njit(cache=True)
-def bin_gaussians(means2d, radii, width, height, tile_size):  # pragma: no cover - jitted
-    """Tile lists of depth-sorted Gaussians: returns (offsets [T+1] int64, ids [I] int64)."""
+def bin_gaussians(sorted_ids, means2d, radii, width, height, tile_size):  # pragma: no cover
+    """Tile lists of Gaussians: returns (offsets [T+1] int64, ids [I] int64).
+
+    ``sorted_ids`` are the visible Gaussians front to back; each tile's list keeps that order.
+    """
     tiles_x = (width + tile_size - 1) // tile_size
     tiles_y = (height + tile_size - 1) // tile_size
     n = means2d.shape[0]
-    x0s = np.empty(n, np.int64)
-    x1s = np.empty(n, np.int64)
-    y0s = np.empty(n, np.int64)
-    y1s = np.empty(n, np.int64)
+    x0s = np.zeros(n, np.int64)
+    x1s = np.zeros(n, np.int64)
+    y0s = np.zeros(n, np.int64)
+    y1s = np.zeros(n, np.int64)
     counts = np.zeros(tiles_x * tiles_y + 1, np.int64)
-    for g in range(n):
+    for g in sorted_ids:
         # pixel j is touched when its centre j + 0.5 lies in [mean - r, mean + r]
         lo_x = math.ceil(means2d[g, 0] - radii[g, 0] - 0.5)
         hi_x = math.floor(means2d[g, 0] + radii[g, 0] - 0.5)
@@ -66,7 +69,7 @@ def bin_gaussians(means2d, radii, width, height, tile_size):  # pragma: no cover
     offsets = np.cumsum(counts)
     cursor = offsets[:-1].copy()
     ids = np.empty(offsets[-1], np.int64)
-    for g in range(n):
+    for g in sorted_ids:
         for ty in range(y0s[g], y1s[g]):
             for tx in range(x0s[g], x1s[g]):
                 t = ty * tiles_x + tx
@@ -309,3 +312,22 @@ def backward(
             for c in range(nc):
                 g_feat[k, c] = gfl[c]
         pairs[t] = n_pairs
+
+
+@njit(nogil=True, cache=True)
+def reduce_to_gaussians(ids, g_mean, g_conic, g_opac, g_feat, n):  # pragma: no cover - jitted
+    """Sum the per-list-entry partials per Gaussian: [n, 6 + C] = (means2d 2, conic 3,
+    opacity 1, features C). Serial and in list order, hence deterministic."""
+    nc = g_feat.shape[1]
+    acc = np.zeros((n, 6 + nc))
+    for k in range(ids.shape[0]):
+        g = ids[k]
+        acc[g, 0] += g_mean[k, 0]
+        acc[g, 1] += g_mean[k, 1]
+        acc[g, 2] += g_conic[k, 0]
+        acc[g, 3] += g_conic[k, 1]
+        acc[g, 4] += g_conic[k, 2]
+        acc[g, 5] += g_opac[k]
+        for c in range(nc):
+            acc[g, 6 + c] += g_feat[k, c]
+    return acc

@@ -70,6 +70,31 @@ def quat_to_rotmat(quats: torch.Tensor) -> torch.Tensor:
     ).reshape(quats.shape[:-1] + (3, 3))
 
 
+def _quat_products_to_rotmat(dtype: torch.dtype, device) -> torch.Tensor:
+    """Constant [16, 9] map from the outer product q q^T (flattened) to R(q) (flattened).
+
+    On unit quaternions R is a linear function of q q^T (the homogeneous form, e.g.
+    R_00 = w^2 + x^2 - y^2 - z^2); the normalisation becomes a division of q q^T by |q|^2.
+    """
+    a = torch.zeros(4, 4, 9, dtype=torch.float64)
+    w, x, y, z = range(4)
+    terms = {
+        0: [(w, w, 1), (x, x, 1), (y, y, -1), (z, z, -1)],
+        1: [(x, y, 2), (w, z, -2)],
+        2: [(x, z, 2), (w, y, 2)],
+        3: [(x, y, 2), (w, z, 2)],
+        4: [(w, w, 1), (x, x, -1), (y, y, 1), (z, z, -1)],
+        5: [(y, z, 2), (w, x, -2)],
+        6: [(x, z, 2), (w, y, -2)],
+        7: [(y, z, 2), (w, x, 2)],
+        8: [(w, w, 1), (x, x, -1), (y, y, -1), (z, z, 1)],
+    }
+    for k, items in terms.items():
+        for i, j, c in items:
+            a[i, j, k] += c
+    return a.reshape(16, 9).to(dtype=dtype, device=device)
+
+
 def covariance3d(quats: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
     """World-space covariance [N,3,3] = (R S)(R S)^T."""
     m = quat_to_rotmat(quats) * scales[..., None, :]
@@ -101,7 +126,13 @@ def project(
     # Camera-space covariance factor M_c = R Rq diag(s), so that Sigma_c = M_c M_c^T and the
     # 2D covariance is (J M_c)(J M_c)^T: a few [N,3] ops instead of batched 3x3 products
     # (tiny batched matmuls dominate the cost of the projection on a CPU otherwise).
-    m_c = torch.matmul(R, quat_to_rotmat(quats)) * scales[:, None, :]
+    # R_view Rq(q) is linear in q q^T / |q|^2: one [N,16] x [16,9] product (the view rotation
+    # folded into the constant map) replaces the quaternion algebra and a batched matmul.
+    n = means.shape[0]
+    qq = (quats[:, :, None] * quats[:, None, :]).reshape(n, 16) / (quats * quats).sum(-1, True)
+    rot_map = _quat_products_to_rotmat(means.dtype, means.device).reshape(16, 3, 3)
+    rot_map = torch.einsum("ab,kbc->kac", R, rot_map).reshape(16, 9)
+    m_c = (qq @ rot_map).reshape(n, 3, 3) * scales[:, None, :]
     x, y, z = mean_c.unbind(-1)
     in_depth = (z >= near_plane) & (z <= far_plane)
     z_safe = torch.where(in_depth, z, torch.ones_like(z))

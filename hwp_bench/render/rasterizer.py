@@ -32,7 +32,7 @@ def resolve_backend(backend: str, device: torch.device) -> str:
         return backend
     if device.type == "cuda" and gsplat_available():
         return "gsplat"
-    return "cpu" if importlib.util.find_spec("hwp_bench.render.cpu") is not None else "reference"
+    return "cpu"
 
 
 def _check_finite(name: str, t: torch.Tensor) -> None:
@@ -120,20 +120,20 @@ def _render_one(
     means, quats, scales, opacities, colors, viewmat, K, width, height, background, backend
 ) -> dict[str, torch.Tensor]:
     num_channels = colors.shape[1]
-    proj = project(means, quats, scales, opacities, viewmat, K, width, height)
-    idx = torch.nonzero(proj.valid).squeeze(1)
-    order = torch.argsort(proj.depths.detach()[idx], stable=True)
-    idx = idx[order]
-    feats = torch.cat([colors[idx], proj.depths[idx, None]], dim=1)
-    args = (proj.means2d[idx], proj.conics[idx], opacities[idx], feats, width, height)
-    if backend == "reference":
+    if backend == "cpu":
+        from hwp_bench.render.cpu import render_cpu
+
+        out, alpha = render_cpu(means, quats, scales, opacities, colors, viewmat, K, width, height)
+    elif backend == "reference":
         from hwp_bench.render.reference import composite_reference
 
-        out, alpha = composite_reference(*args)
-    elif backend == "cpu":
-        from hwp_bench.render.cpu import composite_cpu
-
-        out, alpha = composite_cpu(*args, radii=proj.radii[idx])
+        proj = project(means, quats, scales, opacities, viewmat, K, width, height)
+        idx = torch.nonzero(proj.valid).squeeze(1)
+        idx = idx[torch.argsort(proj.depths.detach()[idx], stable=True)]
+        feats = torch.cat([colors[idx], proj.depths[idx, None]], dim=1)
+        out, alpha = composite_reference(
+            proj.means2d[idx], proj.conics[idx], opacities[idx], feats, width, height
+        )
     else:  # pragma: no cover - dispatch guards this
         raise ValueError(backend)
     color = out[..., :num_channels]

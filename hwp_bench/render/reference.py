@@ -26,7 +26,7 @@ from torch.utils.checkpoint import checkpoint
 from hwp_bench.render.projection import ALPHA_MAX, ALPHA_MIN, T_MIN, pixel_centres
 
 #: Gaussian-pixel pairs per chunk (bounds the reference's working memory to a few hundred MB).
-CHUNK_PAIRS = 2_000_000
+CHUNK_PAIRS = 1_000_000
 
 
 def _composite_chunk(

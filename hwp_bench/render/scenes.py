@@ -110,7 +110,8 @@ def mesh_scene(
     colors = 0.5 + 0.5 * normals
     viewmat = torch.eye(4, dtype=torch.float64)
     K = torch.tensor(
-        [[focal, 0.0, width / 2.0], [0.0, focal, height / 2.0], [0.0, 0.0, 1.0]], dtype=torch.float64
+        [[focal, 0.0, width / 2.0], [0.0, focal, height / 2.0], [0.0, 0.0, 1.0]],
+        dtype=torch.float64,
     )
     return tuple(t.to(dtype) for t in (means, quats, scales, opacities, colors, viewmat, K))
 

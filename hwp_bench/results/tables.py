@@ -27,6 +27,7 @@ from typing import Any
 
 from hwp_bench.data.tags import TABLE_III_GROUPS, TABLE_IX_CAPTURES, TABLE_V_GROUPS
 from hwp_bench.results import paper_numbers as paper
+from hwp_bench.results.aggregate import group_value
 from hwp_bench.results.collect import ResultRecord
 
 METRICS = ("psnr", "ssim", "lpips")
@@ -256,13 +257,12 @@ def group_cell(
     metric: str,
 ) -> Cell:
     """Mean over ``captures`` of the seed-averaged capture values, only if none is missing."""
-    per_capture = capture_values(records, method, variant, metric)
-    missing = [c for c in captures if c not in per_capture]
+    seeds = capture_values(records, method, variant, metric)
+    group = group_value({c: statistics.fmean(v) for c, v in seeds.items()}, captures)
     digits = 2 if metric == "psnr" else 3
-    if missing:
-        return Cell(missing=f"missing captures: {', '.join(missing)}", digits=digits)
-    value = statistics.fmean(statistics.fmean(per_capture[c]) for c in captures)
-    return Cell(value=value, digits=digits)
+    if not group.complete:
+        return Cell(missing=f"missing captures: {', '.join(group.missing)}", digits=digits)
+    return Cell(value=group.value, digits=digits)
 
 
 def mark_best(rows: list[Row], columns: list[tuple[str, str]]) -> None:

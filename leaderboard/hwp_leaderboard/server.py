@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +108,12 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app):  # noqa: ANN001, ANN202
+        def warm() -> None:  # load the test clips once, before the first upload needs them
+            for split in ground_truth.splits():
+                with contextlib.suppress(Exception):
+                    spec_for(split)
+
+        threading.Thread(target=warm, name="warm-specs", daemon=True).start()
         for w in workers:
             w.start()
         try:
@@ -176,35 +183,21 @@ def create_app(
     # -- team API -------------------------------------------------------------------------
     @app.post("/api/submissions")
     async def upload(request: Request) -> JSONResponse:
-        team = team_from(request)
-        quota = settings.quota_per_day
-        used = store.used_quota(team.id)
-        if used >= quota:
-            raise HTTPException(
-                429, f"quota reached: {used} of {quota} submissions in the last 24 h"
-            )
+        # Database and file-system work runs in the thread pool so that one upload's fsyncs
+        # and zip checks never stall the event loop that is receiving the others.
+        team, used = await run_in_threadpool(_auth_and_quota, request)
         limit = settings.limits.max_upload_bytes
         declared = request.headers.get("content-length")
         sid = uuid.uuid4().hex
-
-        def reject(code: str, reason: str, http: int) -> JSONResponse:
-            try:
-                store.add_submission(
-                    submission_id=sid,
-                    team_id=team.id,
-                    quota=quota,
-                    status="failed",
-                    reason=f"{code}: {reason}",
-                )
-            except QuotaExceeded as exc:
-                raise HTTPException(429, str(exc)) from None
-            log.info("upload %s from team %s rejected: %s", sid, team.name, code)
-            return JSONResponse(
-                {"id": sid, "status": "failed", "code": code, "reason": reason}, status_code=http
-            )
-
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            return reject("too-large", f"upload is {declared} bytes, the limit is {limit}", 413)
+            return await run_in_threadpool(
+                _reject,
+                team,
+                sid,
+                "too-large",
+                f"upload is {declared} bytes, the limit is {limit}",
+                413,
+            )
         tmp = storage.incoming_path()
         size = 0
         try:
@@ -215,47 +208,83 @@ def create_app(
                         break
                     fh.write(chunk)
             if size > limit:
-                return reject("too-large", f"upload exceeds the limit of {limit} bytes", 413)
-            try:
-                index = await run_in_threadpool(
-                    inspect_archive,
-                    tmp,
-                    spec={s: spec_for(s) for s in ground_truth.splits() if s in SPLITS},
-                    limits=settings.limits,
-                    allowed_protocols=settings.allowed_protocols,
-                    dataset_id=ground_truth.dataset_id,
+                return await run_in_threadpool(
+                    _reject,
+                    team,
+                    sid,
+                    "too-large",
+                    f"upload exceeds the limit of {limit} bytes",
+                    413,
                 )
-            except SubmissionError as exc:
-                return reject(exc.code, exc.reason, 422)
-            storage.accept(tmp, sid)
-            try:
-                row = store.add_submission(
-                    submission_id=sid,
-                    team_id=team.id,
-                    quota=quota,
-                    status="pending",
-                    split=index.manifest.split,
-                    protocol=index.manifest.protocol,
-                    method=index.manifest.method,
-                    manifest=index.manifest.model_dump(exclude_none=True),
-                    archive=f"archives/{sid}.zip",
-                    sha256=index.sha256,
-                    size_bytes=index.size_bytes,
-                )
-            except QuotaExceeded as exc:
-                with contextlib.suppress(FileNotFoundError):
-                    storage.archive_path(sid).unlink()
-                raise HTTPException(429, str(exc)) from None
+            response = await run_in_threadpool(_accept, team, sid, tmp, size)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         for w in workers:
             w.wake.set()
+        return response
+
+    def _auth_and_quota(request: Request):  # noqa: ANN202
+        team = team_from(request)
+        used = store.used_quota(team.id)
+        if used >= settings.quota_per_day:
+            raise HTTPException(
+                429,
+                f"quota reached: {used} of {settings.quota_per_day} submissions in the last 24 h",
+            )
+        return team, used
+
+    def _reject(team, sid: str, code: str, reason: str, http: int) -> JSONResponse:  # noqa: ANN001
+        try:
+            store.add_submission(
+                submission_id=sid,
+                team_id=team.id,
+                quota=settings.quota_per_day,
+                status="failed",
+                reason=f"{code}: {reason}",
+            )
+        except QuotaExceeded as exc:
+            raise HTTPException(429, str(exc)) from None
+        log.info("upload %s from team %s rejected: %s", sid, team.name, code)
+        return JSONResponse(
+            {"id": sid, "status": "failed", "code": code, "reason": reason}, status_code=http
+        )
+
+    def _accept(team, sid: str, tmp: Path, size: int) -> JSONResponse:  # noqa: ANN001
+        try:
+            index = inspect_archive(
+                tmp,
+                spec={s: spec_for(s) for s in ground_truth.splits() if s in SPLITS},
+                limits=settings.limits,
+                allowed_protocols=settings.allowed_protocols,
+                dataset_id=ground_truth.dataset_id,
+            )
+        except SubmissionError as exc:
+            return _reject(team, sid, exc.code, exc.reason, 422)
+        storage.accept(tmp, sid)
+        try:
+            row = store.add_submission(
+                submission_id=sid,
+                team_id=team.id,
+                quota=settings.quota_per_day,
+                status="pending",
+                split=index.manifest.split,
+                protocol=index.manifest.protocol,
+                method=index.manifest.method,
+                manifest=index.manifest.model_dump(exclude_none=True),
+                archive=f"archives/{sid}.zip",
+                sha256=index.sha256,
+                size_bytes=index.size_bytes,
+            )
+        except QuotaExceeded as exc:
+            with contextlib.suppress(FileNotFoundError):
+                storage.archive_path(sid).unlink()
+            raise HTTPException(429, str(exc)) from None
         log.info(
             "upload %s from team %s accepted (%s, %d bytes)", sid, team.name, row["split"], size
         )
         body = _private_record(row)
-        body["quota"] = {"used": store.used_quota(team.id), "per_day": quota}
+        body["quota"] = {"used": store.used_quota(team.id), "per_day": settings.quota_per_day}
         return JSONResponse(body, status_code=202)
 
     @app.get("/api/submissions")

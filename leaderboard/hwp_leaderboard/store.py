@@ -22,7 +22,6 @@ import hashlib
 import json
 import secrets
 import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -178,7 +177,6 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.db = Database(url)
-        self._init_lock = threading.Lock()
         with self.db.transaction() as cur:
             for stmt in _SCHEMA:
                 cur.execute(stmt)

@@ -31,6 +31,18 @@ from hwp_leaderboard.store import Store
 log = logging.getLogger("hwp_leaderboard.worker")
 
 
+def _where(exc: BaseException) -> str:
+    """Where an exception was raised (file:line, innermost frame): enough for an operator to
+    find the bug, without the message, which might quote data."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "?"
+    last = frames[-1]
+    return f"{os.path.basename(last.filename)}:{last.lineno} in {last.name}"
+
+
 class Worker:
     def __init__(
         self,
@@ -104,10 +116,11 @@ class Worker:
                 return "failed"
             except Exception as exc:  # noqa: BLE001 - server-side problem: retry later
                 log.error(
-                    "internal error scoring %s (attempt %s): %s",
+                    "internal error scoring %s (attempt %s): %s at %s",
                     sid,
                     row.get("attempts"),
                     type(exc).__name__,
+                    _where(exc),
                 )
                 self.store.finish(sid, self.name, status="pending")
                 return "pending"

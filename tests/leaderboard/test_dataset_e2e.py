@@ -249,3 +249,55 @@ def test_cli_server_real_protocol_survives_kill_during_scoring(dataset_dir, tmp_
                 cap,
                 m,
             )
+
+
+def test_worker_command_scores_the_queue_once(dataset_dir, tmp_path, lb):
+    """`hwp-bench leaderboard worker --once` (a separate scorer process's entry point)."""
+    import uuid
+
+    from hwp_leaderboard.archive import inspect_archive
+    from hwp_leaderboard.pack import pack_submission
+    from hwp_leaderboard.storage import Storage
+    from hwp_leaderboard.store import Store
+    from typer.testing import CliRunner
+
+    from hwp_bench.cli import app
+
+    frames = {"capture00": load_frames(dataset_dir, "capture00", "test")}
+    run = _renders_from(tmp_path / "run", frames, noise=0.03)
+    sub = pack_submission(run, tmp_path / "s.zip", {**lb.MANIFEST, "split": "single"})
+    storage = Storage(tmp_path / "state")
+    store = Store(storage.default_database_url)
+    team = store.create_team("alpha")
+    ids = []
+    for _ in range(2):
+        sid = uuid.uuid4().hex
+        (tmp_path / "copy.zip").write_bytes(sub.read_bytes())
+        storage.accept(tmp_path / "copy.zip", sid)
+        store.add_submission(
+            submission_id=sid,
+            team_id=team.id,
+            quota=None,
+            status="pending",
+            split="single",
+            protocol="hwp-v1",
+            method="m",
+            manifest=inspect_archive(sub).manifest.model_dump(exclude_none=True),
+        )
+        ids.append(sid)
+    r = CliRunner().invoke(
+        app,
+        [
+            "leaderboard",
+            "worker",
+            "--once",
+            "--dataset",
+            str(dataset_dir),
+            "--storage",
+            str(tmp_path / "state"),
+        ],
+    )
+    assert r.exit_code == 0 and "scored 2 submission(s)" in r.output, r.output
+    rows = [store.get(i) for i in ids]
+    assert all(r["status"] == "done" for r in rows)
+    assert rows[0]["scores"]["metrics"] == rows[1]["scores"]["metrics"]  # same renders, same scores

@@ -213,3 +213,34 @@ def test_ground_truth_is_never_served(server, tmp_path, frames, ground_truth, lb
     logged = caplog.text
     for f in frames["capture04"]:
         assert repr(float(f.image[5, 7, 1])) not in logged
+
+
+def test_cli_check_upload_status_against_the_server(server, tmp_path, frames, lb):
+    from typer.testing import CliRunner
+
+    from hwp_bench.cli import app
+
+    live, client, tokens = server
+    sub = lb.pack(tmp_path, frames, "single", noise=0.05, method="cli-method")
+    runner = CliRunner()
+    r = runner.invoke(app, ["submit", "check", str(sub), "--server", live.url])
+    assert (
+        r.exit_code == 0 and "ok: cli-method (single" in r.output and "not compared" not in r.output
+    )
+    bad = lb.rewrite_zip(sub, tmp_path / "bad.zip", drop=["renders/capture02/00019.png"])
+    r = runner.invoke(app, ["submit", "check", str(bad), "--server", live.url])
+    assert r.exit_code == 2 and "missing-frames" in r.output
+    r = runner.invoke(
+        app,
+        ["submit", "upload", str(sub), "--server", live.url],
+        env={"HWP_LEADERBOARD_TOKEN": tokens["beta"]},
+    )
+    assert r.exit_code == 0 and "submitted" in r.output, r.output
+    sid = r.output.split()[1].rstrip(":")
+    _wait_status(client, sid, tokens["beta"])
+    r = runner.invoke(app, ["submit", "status", "--server", live.url, "--token", tokens["beta"]])
+    assert r.exit_code == 0 and sid in r.output and "done" in r.output and "psnr=" in r.output
+    r = runner.invoke(
+        app, ["submit", "upload", str(sub), "--server", live.url, "--token", "hwpl_wrong"]
+    )
+    assert r.exit_code == 2 and "401" in r.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -191,7 +192,7 @@ def test_local_executor_isolates_a_crashed_process(tiny_dataset, toy_plugin, tmp
 
 def test_killed_run_resumes_from_its_checkpoint(tiny_dataset, toy_plugin, tmp_path):
     out = tmp_path / "runs"
-    n = 60
+    n = 120  # 4.8 s of sleeps: an orphaned worker would still be busy when the lock is checked
     args = [
         "run",
         "--method",
@@ -201,7 +202,7 @@ def test_killed_run_resumes_from_its_checkpoint(tiny_dataset, toy_plugin, tmp_pa
         "--dataset",
         str(tiny_dataset),
         "--executor",
-        "inline",
+        "local",
         "--out",
         str(out),
         "--set",
@@ -230,11 +231,28 @@ def test_killed_run_resumes_from_its_checkpoint(tiny_dataset, toy_plugin, tmp_pa
                     break
             assert proc.poll() is None, "the run ended before it could be killed"
             time.sleep(0.05)
+        # Kill only the runner: its worker process must notice and stop by itself, releasing
+        # the job's lock, so that the rerun below can take over.
+        proc.kill()
+        proc.wait()
+        lock = next(out.glob("*/locks/capture00.lock"))
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            with open(lock, "a+") as fh:
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+                    break
+                except BlockingIOError:
+                    time.sleep(0.1)
+        else:
+            raise AssertionError("the orphaned worker kept running after its runner died")
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     assert state is not None and not state["complete"]
+    args[args.index("local")] = "inline"  # the rest in this process: same files either way
     assert not list(out.glob("*/results/*.json"))
 
     code, text = cli(*args)

@@ -73,9 +73,13 @@ def test_folder_layout_and_frames(folders):
 
 def test_deterministic_bytes(folders, tmp_path):
     pert, _ = folders
-    again = generate(tmp_path / "again", preset="tiny", seed=3, captures=["capture02"], num_frames=N,
-                     progress=False)  # fmt: skip
-    assert _hash_folder(again, "capture02") == _hash_folder(pert, "capture02")
+    # Same seed, same bytes, also when captures are rendered by parallel worker processes.
+    again = generate(
+        tmp_path / "again", preset="tiny", seed=3, captures=CAPS, num_frames=N, progress=False,
+        workers=2,
+    )  # fmt: skip
+    for cap in CAPS:
+        assert _hash_folder(again, cap) == _hash_folder(pert, cap)
     other = generate(tmp_path / "other", preset="tiny", seed=4, captures=["capture02"], num_frames=N,
                      progress=False)  # fmt: skip
     assert _hash_folder(other, "capture02") != _hash_folder(pert, "capture02")
@@ -240,3 +244,28 @@ def test_two_hands_do_not_interpenetrate():
             segs.append((J[[par[j] for j in range(1, 16)]], J[1:16]))
         d = _segment_distance(segs[0][0], segs[0][1], segs[1][0], segs[1][1])
         assert d >= 0.02  # two finger radii apart, bone to bone
+
+
+def test_stale_or_foreign_folders(tmp_path):
+    import json
+
+    from hwp_bench.synth.generate import MARKER, ensure_synth
+
+    root = generate(
+        tmp_path / "s", preset="tiny", captures=["capture00"], num_frames=3, progress=False
+    )
+    marker = json.loads((root / MARKER).read_text())
+    marker["generator_version"] = -1  # written by another version: regenerated, not reused
+    (root / MARKER).write_text(json.dumps(marker))
+    ensure_synth(preset="tiny", captures=["capture00"], root=root, progress=False)
+    assert json.loads((root / MARKER).read_text())["generator_version"] != -1
+    assert read_captures(root)["capture00"]["num_frames"] == get_preset("tiny").frames
+    (root / MARKER).unlink()  # a folder from before version markers: regenerated too
+    ensure_synth(preset="tiny", captures=["capture00"], root=root, progress=False)
+    assert (root / MARKER).is_file()
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError):
+        ensure_synth(preset="tiny", captures=["capture00"], root=foreign, progress=False)
+    assert (foreign / "notes.txt").read_text() == "keep me"
