@@ -39,7 +39,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from hwp_bench.api import MethodBase, MethodInfo
 from hwp_baselines.mesh_texture import (
     SIDES,
     posed_vertices,
@@ -48,6 +47,7 @@ from hwp_baselines.mesh_texture import (
     resize_image,
     sample_textures,
 )
+from hwp_bench.api import MethodBase, MethodInfo
 
 HANDY_PAPER = (
     "Potamias, Ploumpis, Moschoglou, Triantafyllou, Zafeiriou. Handy: Towards a High Fidelity "

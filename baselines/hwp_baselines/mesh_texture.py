@@ -126,9 +126,7 @@ def rasterize_hands(
     return UVMap(side_map, uv, normal)
 
 
-def sample_textures(
-    textures: torch.Tensor, side: torch.Tensor, uv: torch.Tensor
-) -> torch.Tensor:
+def sample_textures(textures: torch.Tensor, side: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:
     """Colours [..., C] at ``uv`` [..., 2] from ``textures`` [S, C, T, T] chosen by ``side``.
 
     Differentiable in ``textures`` (bilinear ``grid_sample``). ``uv`` (0, 0) is the top-left

@@ -110,7 +110,9 @@ def export_custom(frames, root: Path, subject: str, side: str = "right") -> Path
             raise ValueError(f"UHM fits one {side} hand; frame {f.index} has none")
         img = np.asarray(f.image, np.float32)
         img = img if img.max() > 1.0 else img * 255.0
-        Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(seq / "frames" / f"{f.index}.png")
+        Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(
+            seq / "frames" / f"{f.index}.png"
+        )
         mask = np.zeros(img.shape[:2], np.float32) if f.mask is None else np.asarray(f.mask)
         Image.fromarray((mask > 0.5).astype(np.uint8) * 255).save(seq / "masks" / f"{f.index}.png")
         with torch.no_grad():
@@ -222,8 +224,8 @@ class UHM(MethodBase):
     def render(self, frame) -> dict[str, np.ndarray]:
         import torch
 
-        from hwp_bench.hand import load_hand_model
         from hwp_baselines.mesh_texture import sample_textures
+        from hwp_bench.hand import load_hand_model
 
         if self.id_code is None:
             raise RuntimeError("uhm: fit or load a checkpoint before render()")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from hwp_baselines.handy import Handy
 from hwp_baselines.mesh_texture import rasterize_hands, sample_textures
 
@@ -23,9 +22,10 @@ def test_sample_textures_matches_a_direct_texel_lookup_and_has_gradients():
 
 
 def test_uv_map_covers_the_hand_and_matches_the_reference_rasterizer(inter_frames):
+    from hwp_baselines.mesh_texture import posed_vertices
+
     from hwp_bench.hand import load_hand_model
     from hwp_bench.synth.raster import rasterize_reference
-    from hwp_baselines.mesh_texture import posed_vertices
 
     frame = inter_frames[0][0]
     model = load_hand_model("open")

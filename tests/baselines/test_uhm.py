@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
-
-from hwp_baselines.uhm import CUSTOM_FROM_HWP, UHM, export_custom, uhm_problem
+from hwp_baselines.uhm import CUSTOM_FROM_HWP, UHM, export_custom
 
 
 def test_unavailable_without_assets_and_listed_with_the_reason(monkeypatch, tmp_path):
