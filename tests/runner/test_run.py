@@ -319,3 +319,37 @@ def test_relative_and_absolute_dataset_paths_are_the_same_run(
     monkeypatch.chdir(tmp_path)
     code, text = cli(*args, "--dataset", tiny_dataset)
     assert code == 0 and "skipped  capture00" in text, text
+
+
+def test_captures_of_an_unsupported_hand_type_are_reported_not_failed(
+    tiny_dataset, toy_plugin, tmp_path, monkeypatch
+):
+    single = tmp_path / "single_plugin.py"
+    single.write_text(
+        toy_plugin.read_text().replace(
+            'implementation_status="trivial",',
+            'implementation_status="trivial", hand_types=("single",),',
+        )
+    )
+    monkeypatch.setenv("HWP_BENCH_METHODS", f"toy-mean={single}:ToyMean")
+    code, text = cli(
+        "run",
+        "--method",
+        "toy-mean",
+        "--split",
+        "all",
+        "--dataset",
+        tiny_dataset,
+        "--executor",
+        "inline",
+        "--out",
+        tmp_path / "runs",
+        *FAST,
+    )
+    assert code == 0, text
+    assert (
+        "unsupported  capture04 seed 0: toy-mean supports single hands, capture04 is inter" in text
+    )
+    row = next(line for line in text.splitlines() if line.startswith("| capture04"))
+    assert "unsupported" in row and "| -" in row
+    assert set(results_of(tmp_path / "runs")) == {"capture00.hwp-v1.json"}
