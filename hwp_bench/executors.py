@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from hwp_bench.runner import Job, run_job
+from hwp_bench.runner import Job, prefetch, run_job
 
 EXECUTORS = ("local", "ray", "inline")
 
@@ -76,6 +76,7 @@ def run_local(
     poll_seconds: float = 0.2,
 ) -> list[Outcome]:
     """Run each job in its own spawned process, within the CPU (and GPU) budget."""
+    prefetch(jobs)
     cpus = max(1, cpus or os.cpu_count() or 1)
     threads = max(1, jobs[0].threads) if jobs else 1
     slots = max(1, cpus // threads)
@@ -168,6 +169,7 @@ def run_ray(
 
     from hwp_bench.registry import ENV_VAR
 
+    prefetch(jobs)
     env_vars = {k: os.environ[k] for k in (ENV_VAR, "HWP_HOME") if k in os.environ}
     started_here = False
     if not ray.is_initialized():
@@ -195,7 +197,9 @@ def run_ray(
             )
             for j in jobs
         ]
-        task = ray.remote(run_job).options(
+        # max_calls=1: a fresh worker process per job, as with the local executor (no state
+        # or memory carried from one job to the next; peak memory is the job's own).
+        task = ray.remote(max_calls=1)(run_job).options(
             num_cpus=max(1, jobs[0].threads) if jobs else 1,
             num_gpus=gpus_per_job,
             max_retries=0,

@@ -163,6 +163,32 @@ def prepare_dataset(dataset: str, captures: Sequence[str]) -> tuple[Path, list[s
     return folder, [c for c in captures if c in present]
 
 
+def prefetch(jobs: Sequence[Job]) -> None:
+    """Download what every worker would otherwise fetch at the same moment (LPIPS weights).
+
+    Failures are left to the jobs, which report them one by one with the full message.
+    """
+    try:
+        if all(job_is_done(j) for j in jobs):
+            return
+    except Exception:  # an unknown method, say: the jobs themselves will report it
+        return
+    wants_lpips = False
+    for j in jobs:
+        if j.metrics is not None:
+            wants_lpips |= "lpips" in j.metrics
+        else:
+            with contextlib.suppress(Exception):
+                from hwp_bench.metrics import get_protocol
+
+                wants_lpips |= "lpips" in get_protocol(j.protocol).metrics
+    if wants_lpips:
+        with contextlib.suppress(Exception):
+            from hwp_bench.metrics.lpips_weights import load_lpips_arrays
+
+            load_lpips_arrays()
+
+
 def dataset_revision(job: Job) -> str | None:
     """The dataset's revision, if its folder records one (written into result files)."""
     if not job.dataset_path:

@@ -78,6 +78,9 @@ def run(
     ray_address: str = typer.Option(
         "", "--ray-address", help="Ray cluster address (default: a local Ray)"
     ),
+    ray_gpus: float = typer.Option(
+        0.0, "--ray-gpus-per-job", help="GPUs each Ray task reserves (e.g. 1, or 0.5 to share)"
+    ),
     checkpoint_every: int = typer.Option(
         0, "--checkpoint-every", help="Checkpoint every N iterations (0: ~10 per fit)"
     ),
@@ -203,7 +206,11 @@ def run(
             from hwp_bench.executors import run_ray
 
             outcomes += run_ray(
-                todo, address=ray_address or None, cpus=cpus or None, on_done=report
+                todo,
+                address=ray_address or None,
+                cpus=cpus or None,
+                gpus_per_job=ray_gpus,
+                on_done=report,
             )
         else:
             from hwp_bench.executors import run_local

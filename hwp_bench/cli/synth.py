@@ -24,6 +24,9 @@ def synth(
         None, "--captures", "-c", help="Only these captures (capture04 or 4); repeatable."
     ),
     clean: bool = typer.Option(False, help="Write the clean twin (no perturbations)."),
+    workers: int | None = typer.Option(
+        None, help="Parallel processes (default: up to 2); the output does not depend on it."
+    ),
 ) -> None:
     """Generate HWP-Synth (resumes: finished captures are kept)."""
     from hwp_bench.synth import PRESETS, ensure_synth
@@ -43,7 +46,9 @@ def synth(
         except ValueError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from exc
-    path = ensure_synth(preset=preset, seed=seed, clean=clean, captures=caps, root=out)
+    path = ensure_synth(
+        preset=preset, seed=seed, clean=clean, captures=caps, root=out, workers=workers
+    )
     typer.echo(str(path))
 
 

@@ -312,3 +312,22 @@ def backward(
             for c in range(nc):
                 g_feat[k, c] = gfl[c]
         pairs[t] = n_pairs
+
+
+@njit(nogil=True, cache=True)
+def reduce_to_gaussians(ids, g_mean, g_conic, g_opac, g_feat, n):  # pragma: no cover - jitted
+    """Sum the per-list-entry partials per Gaussian: [n, 6 + C] = (means2d 2, conic 3,
+    opacity 1, features C). Serial and in list order, hence deterministic."""
+    nc = g_feat.shape[1]
+    acc = np.zeros((n, 6 + nc))
+    for k in range(ids.shape[0]):
+        g = ids[k]
+        acc[g, 0] += g_mean[k, 0]
+        acc[g, 1] += g_mean[k, 1]
+        acc[g, 2] += g_conic[k, 0]
+        acc[g, 3] += g_conic[k, 1]
+        acc[g, 4] += g_conic[k, 2]
+        acc[g, 5] += g_opac[k]
+        for c in range(nc):
+            acc[g, 6 + c] += g_feat[k, c]
+    return acc

@@ -144,11 +144,7 @@ class _Composite(torch.autograd.Function):
             g_mean, g_conic, g_opac, g_feat, pairs,
         )  # fmt: skip
         STATS.update(backward_pairs=int(pairs.sum()))
-        # per-(tile, Gaussian) partials -> per Gaussian, one fused index_add over all columns
-        parts = torch.from_numpy(np.concatenate([g_mean, g_conic, g_opac[:, None], g_feat], 1))
-        acc = torch.zeros((n, parts.shape[1]), dtype=torch.float64)
-        acc.index_add_(0, torch.from_numpy(ids), parts)
-        acc = acc.numpy()
+        acc = _kernels.reduce_to_gaussians(ids, g_mean, g_conic, g_opac, g_feat, n)
         g_means = np.zeros((n, 3))
         g_quats = np.zeros((n, 4))
         g_scales = np.zeros((n, 3))

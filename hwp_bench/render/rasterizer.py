@@ -32,7 +32,7 @@ def resolve_backend(backend: str, device: torch.device) -> str:
         return backend
     if device.type == "cuda" and gsplat_available():
         return "gsplat"
-    return "cpu" if importlib.util.find_spec("hwp_bench.render.cpu") is not None else "reference"
+    return "cpu"
 
 
 def _check_finite(name: str, t: torch.Tensor) -> None:

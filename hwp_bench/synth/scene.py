@@ -229,7 +229,10 @@ class CaptureScene:
         }
         self.props = make_props(rngs["props"], info.action)
         r = rngs["backdrop"]
-        self.backdrop_tex = T.backdrop(r, 512)
+        from scipy.ndimage import gaussian_filter
+
+        # The backdrop is out of focus (it sits 30 cm behind hands the camera focuses on).
+        self.backdrop_tex = gaussian_filter(T.backdrop(r, 512), sigma=(2.0, 2.0, 0.0))
         extent = self.size / self.K[0, 0] * (self.depth + BACKDROP_BEHIND) * 2.2
         self.backdrop = P.plane(extent, extent).transformed(
             np.eye(3), np.array([0.0, 0.0, self.depth + BACKDROP_BEHIND])
@@ -240,18 +243,28 @@ class CaptureScene:
     def _model(self, pose, trans, side):
         import torch
 
-        out = self.model(
-            torch.as_tensor(np.asarray(pose, dtype=np.float64).reshape(1, 48), dtype=torch.float32),
-            torch.as_tensor(self.shape.reshape(1, 10), dtype=torch.float32),
-            torch.as_tensor(np.asarray(trans, dtype=np.float64).reshape(1, 3), dtype=torch.float32),
-            side=side,
-        )
+        nthreads = torch.get_num_threads()
+        torch.set_num_threads(1)  # same float results whatever the machine's core count
+        try:
+            out = self._call_model(pose, trans, side)
+        finally:
+            torch.set_num_threads(nthreads)
         return HandState(
             np.asarray(pose, dtype=np.float64),
             self.shape,
             np.asarray(trans, dtype=np.float64),
             out.vertices[0].detach().double().numpy(),
             out.joints[0].detach().double().numpy(),
+        )
+
+    def _call_model(self, pose, trans, side):
+        import torch
+
+        return self.model(
+            torch.as_tensor(np.asarray(pose, dtype=np.float64).reshape(1, 48), dtype=torch.float32),
+            torch.as_tensor(self.shape.reshape(1, 10), dtype=torch.float32),
+            torch.as_tensor(np.asarray(trans, dtype=np.float64).reshape(1, 3), dtype=torch.float32),
+            side=side,
         )
 
     def strengths(self, t: float) -> dict[str, float]:

@@ -31,10 +31,13 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "xyz_step": 0.001,  # metres per unit of the pre-activation position offset p_g
     "offset_clamp": 0.005,  # head (iii): offsets within +-0.005 of the template range
     "refine_clamp": 0.0005,  # head (iv): delta-h within +-0.0005 (parameter units)
+    "head_offsets": True,  # head (iii) on/off (Table VIII)
+    "head_refine": True,  # head (iv) on/off (Table VIII)
     # -- network f ------------------------------------------------------------------------------
     "identity_channels": 33,  # D of the latent identity map
     "identity_height": 64,
     "identity_width": 128,
+    "texture_conv": False,  # conv encoder-decoder on the atlas (paper) or per-vertex MLP
     "tex_channels": 16,  # conv width of the texture encoder-decoder
     "feat_dim": 32,  # x_t and x_g feature widths
     "hidden": 64,  # MLP widths of the geometry branch and the heads
@@ -103,6 +106,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "hand_model": "mano",
         "subdivision": 3,
         "train_resolution": 256,
+        "texture_conv": True,
         "tex_channels": 64,
         "feat_dim": 128,
         "hidden": 256,

@@ -70,7 +70,8 @@ def hand_gaussians(
 
     ``dpd`` given (with times ``t`` [B]) adds the perturbation biases: training only.
     """
-    posed = hand(pose, shape, trans, side=side).vertices
+    posed_out = hand(pose, shape, trans, side=side)
+    posed = posed_out.vertices
     x_t = net.texture_features(side)
     x_g = net.geometry_features(posed, trans, pose, shape)
 
@@ -80,10 +81,15 @@ def hand_gaussians(
         pose = pose + delta_h[:, :48]
         shape = shape + delta_h[:, 48:58]
         trans = trans + delta_h[:, 58:61]
-        posed = hand(pose, shape, trans, side=side).vertices
+        posed_out = hand(pose, shape, trans, side=side)
+        posed = posed_out.vertices
 
     weights = hand.skinning_weights.to(posed.device, posed.dtype)
-    a = vertex_rotations(pose, weights)  # [B, V, 3, 3]
+    transforms = getattr(posed_out, "joint_transforms", None)
+    if transforms is not None:  # the model's own rest -> posed joint transforms [B, 16, 3, 4]
+        a = torch.einsum("vj,bjkl->bvkl", weights, transforms[..., :3])
+    else:  # any MANO-convention model: rotations from the pose along the kinematic tree
+        a = vertex_rotations(pose, weights)  # [B, V, 3, 3]
     offsets = None
     if head_offsets:
         offsets = net.offsets(x_t)

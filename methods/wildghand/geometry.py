@@ -149,7 +149,7 @@ def uniform_laplacian(faces: torch.Tensor, num_vertices: int) -> torch.Tensor:
     cols = torch.cat([edges[:, 1], idx])
     data = torch.cat([vals, torch.ones(num_vertices)])
     return torch.sparse_coo_tensor(
-        torch.stack([rows, cols]), data, (num_vertices, num_vertices)
+        torch.stack([rows, cols]), data, (num_vertices, num_vertices), check_invariants=True
     ).coalesce()
 
 

@@ -3,8 +3,11 @@
 Dual branch, four heads:
 
 * **texture branch**: a latent identity map ``m`` (D = 33 channels on a 64x128 UV atlas, one
-  per hand side) goes through a small convolutional encoder-decoder; the result is sampled at
-  each vertex's UV to give texture features ``x_t`` [V, C]. It does not depend on the frame.
+  per hand side) goes through a small convolutional encoder-decoder (``texture_conv``, the
+  paper preset) and is sampled at each vertex's UV; or (quick preset, ~10x cheaper on a CPU
+  where a few thousand vertices are far fewer than the atlas' 8,192 texels) it is sampled at
+  the vertex UVs first and encoded by a per-vertex MLP. Either way the result is the texture
+  features ``x_t`` [V, C]; they do not depend on the frame.
 * **geometry branch**: per vertex, the posed vertex (relative to the wrist), a positional
   encoding of its template position, and an embedding of the pose and shape vector go through
   an MLP to give geometry features ``x_g`` [B, V, C].
@@ -75,6 +78,7 @@ class GaussianNetwork(nn.Module):
         identity_channels: int = 33,
         identity_size: tuple[int, int] = (64, 128),
         tex_channels: int = 16,
+        texture_conv: bool = True,
         feat_dim: int = 32,
         hidden: int = 64,
         pos_freqs: int = 4,
@@ -102,7 +106,11 @@ class GaussianNetwork(nn.Module):
         self.identity = nn.ParameterDict(
             {s: nn.Parameter(torch.randn(1, d, h, w).mul(0.02).clamp(-1, 1)) for s in sides}
         )
-        self.texture = TextureBranch(d, tex_channels, feat_dim)
+        self.texture_conv = bool(texture_conv)
+        if self.texture_conv:
+            self.texture = TextureBranch(d, tex_channels, feat_dim)
+        else:
+            self.texture = mlp(d, hidden, feat_dim, layers=1)
 
         pe_dim = positional_encoding_dim(3, self.pos_freqs)
         self.pose_embed = nn.Linear(48 + 10, 32)
@@ -133,8 +141,14 @@ class GaussianNetwork(nn.Module):
 
     def texture_features(self, side: str) -> torch.Tensor:
         """x_t [V, C] for one hand side (frame independent)."""
-        fmap = self.texture(self.identity[side])
-        return F.grid_sample(fmap, self.uv_grid, mode="bilinear", align_corners=False)[0, :, 0].T
+        m = self.identity[side]
+        if self.texture_conv:
+            fmap = self.texture(m)
+            return F.grid_sample(fmap, self.uv_grid, mode="bilinear", align_corners=False)[
+                0, :, 0
+            ].T
+        sampled = F.grid_sample(m, self.uv_grid, mode="bilinear", align_corners=False)[0, :, 0].T
+        return self.texture(sampled)
 
     def geometry_features(
         self, posed: torch.Tensor, trans: torch.Tensor, pose: torch.Tensor, shape: torch.Tensor

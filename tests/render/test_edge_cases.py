@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 import torch
 
 from hwp_bench.render import rasterize
 from hwp_bench.render.scenes import random_scene, simple_camera
 
-BACKENDS = ["reference"]
-if importlib.util.find_spec("hwp_bench.render.cpu") is not None:
-    BACKENDS.append("cpu")
+BACKENDS = ["reference", "cpu"]
 
 D = torch.float64
 
@@ -139,3 +135,10 @@ def test_invalid_inputs_are_clear_errors():
         rasterize(means, quats, scales, op, col, vm, K, 0, 8)
     with pytest.raises(ValueError, match="background"):
         rasterize(means, quats, scales, op, col, vm, K, 8, 8, background=torch.zeros(2))
+
+
+def test_auto_backend_is_cpu_without_cuda():
+    from hwp_bench.render import resolve_backend
+
+    assert resolve_backend("auto", torch.device("cpu")) == "cpu"
+    assert resolve_backend("reference", torch.device("cpu")) == "reference"

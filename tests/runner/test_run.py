@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -191,7 +192,7 @@ def test_local_executor_isolates_a_crashed_process(tiny_dataset, toy_plugin, tmp
 
 def test_killed_run_resumes_from_its_checkpoint(tiny_dataset, toy_plugin, tmp_path):
     out = tmp_path / "runs"
-    n = 60
+    n = 120  # 4.8 s of sleeps: an orphaned worker would still be busy when the lock is checked
     args = [
         "run",
         "--method",
@@ -201,7 +202,7 @@ def test_killed_run_resumes_from_its_checkpoint(tiny_dataset, toy_plugin, tmp_pa
         "--dataset",
         str(tiny_dataset),
         "--executor",
-        "inline",
+        "local",
         "--out",
         str(out),
         "--set",
@@ -230,11 +231,28 @@ def test_killed_run_resumes_from_its_checkpoint(tiny_dataset, toy_plugin, tmp_pa
                     break
             assert proc.poll() is None, "the run ended before it could be killed"
             time.sleep(0.05)
+        # Kill only the runner: its worker process must notice and stop by itself, releasing
+        # the job's lock, so that the rerun below can take over.
+        proc.kill()
+        proc.wait()
+        lock = next(out.glob("*/locks/capture00.lock"))
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            with open(lock, "a+") as fh:
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+                    break
+                except BlockingIOError:
+                    time.sleep(0.1)
+        else:
+            raise AssertionError("the orphaned worker kept running after its runner died")
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     assert state is not None and not state["complete"]
+    args[args.index("local")] = "inline"  # the rest in this process: same files either way
     assert not list(out.glob("*/results/*.json"))
 
     code, text = cli(*args)
@@ -301,3 +319,37 @@ def test_relative_and_absolute_dataset_paths_are_the_same_run(
     monkeypatch.chdir(tmp_path)
     code, text = cli(*args, "--dataset", tiny_dataset)
     assert code == 0 and "skipped  capture00" in text, text
+
+
+def test_captures_of_an_unsupported_hand_type_are_reported_not_failed(
+    tiny_dataset, toy_plugin, tmp_path, monkeypatch
+):
+    single = tmp_path / "single_plugin.py"
+    single.write_text(
+        toy_plugin.read_text().replace(
+            'implementation_status="trivial",',
+            'implementation_status="trivial", hand_types=("single",),',
+        )
+    )
+    monkeypatch.setenv("HWP_BENCH_METHODS", f"toy-mean={single}:ToyMean")
+    code, text = cli(
+        "run",
+        "--method",
+        "toy-mean",
+        "--split",
+        "all",
+        "--dataset",
+        tiny_dataset,
+        "--executor",
+        "inline",
+        "--out",
+        tmp_path / "runs",
+        *FAST,
+    )
+    assert code == 0, text
+    assert (
+        "unsupported  capture04 seed 0: toy-mean supports single hands, capture04 is inter" in text
+    )
+    row = next(line for line in text.splitlines() if line.startswith("| capture04"))
+    assert "unsupported" in row and "| -" in row
+    assert set(results_of(tmp_path / "runs")) == {"capture00.hwp-v1.json"}

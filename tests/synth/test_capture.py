@@ -73,9 +73,13 @@ def test_folder_layout_and_frames(folders):
 
 def test_deterministic_bytes(folders, tmp_path):
     pert, _ = folders
-    again = generate(tmp_path / "again", preset="tiny", seed=3, captures=["capture02"], num_frames=N,
-                     progress=False)  # fmt: skip
-    assert _hash_folder(again, "capture02") == _hash_folder(pert, "capture02")
+    # Same seed, same bytes, also when captures are rendered by parallel worker processes.
+    again = generate(
+        tmp_path / "again", preset="tiny", seed=3, captures=CAPS, num_frames=N, progress=False,
+        workers=2,
+    )  # fmt: skip
+    for cap in CAPS:
+        assert _hash_folder(again, cap) == _hash_folder(pert, cap)
     other = generate(tmp_path / "other", preset="tiny", seed=4, captures=["capture02"], num_frames=N,
                      progress=False)  # fmt: skip
     assert _hash_folder(other, "capture02") != _hash_folder(pert, "capture02")
