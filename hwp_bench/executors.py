@@ -197,7 +197,9 @@ def run_ray(
             )
             for j in jobs
         ]
-        task = ray.remote(run_job).options(
+        # max_calls=1: a fresh worker process per job, as with the local executor (no state
+        # or memory carried from one job to the next; peak memory is the job's own).
+        task = ray.remote(max_calls=1)(run_job).options(
             num_cpus=max(1, jobs[0].threads) if jobs else 1,
             num_gpus=gpus_per_job,
             max_retries=0,
