@@ -84,6 +84,8 @@ IMPLEMENTATION_STATUSES = {
     "trivial": "a sanity baseline, not a method from a paper",
     "faithful": "implements the paper's method as described",
     "partial": "the paper's method with components simplified or missing (see notes)",
+    "approximate": "the method's pipeline, with a documented substitute for a part that cannot be had",
+    "wrapper": "runs the original authors' code and weights when the user provides them",
     "stub": "registered but not implemented",
 }
 
