@@ -16,7 +16,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
+from pathlib import Path
+
+# This file is named like the package it measures: keep its folder off the import path so that
+# ``import wildghand`` finds the method, not this script.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 
 
 def main() -> None:

@@ -7,7 +7,13 @@ by typer at start-up, so keep their top-level imports light (import torch inside
 
 from __future__ import annotations
 
-import typer
+import os
+
+# torch's OpenMP threads spin-wait by default; on a shared or busy CPU that made renders 5-10x
+# slower (measured by the rasterizer benchmark). Must be set before torch is first imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import typer  # noqa: E402
 
 from hwp_bench.cli import data as _data
 from hwp_bench.cli import eval as _eval

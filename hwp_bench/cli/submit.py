@@ -23,6 +23,21 @@ def _fail(msg: str) -> None:
     raise typer.Exit(2)
 
 
+def _request(method: str, url: str, **kwargs):  # noqa: ANN003, ANN202
+    """One HTTP request; network errors and non-JSON answers become a one-line message."""
+    import httpx
+
+    try:
+        r = httpx.request(method, url, **kwargs)
+    except httpx.HTTPError as exc:
+        _fail(f"cannot reach {url}: {exc}")
+    try:
+        body = r.json()
+    except ValueError:
+        _fail(f"{url} answered {r.status_code} without JSON: is this a hwp-bench leaderboard?")
+    return r.status_code, body
+
+
 @app.command("pack")
 def pack(
     results_dir: Path = typer.Argument(
@@ -86,13 +101,11 @@ def _load_spec(spec: Path | None, server: str | None, dataset: str | None):  # n
         specs = [SplitSpec.from_dict(o) for o in (obj if isinstance(obj, list) else [obj])]
         return {s.split: s for s in specs}
     if server is not None:
-        import httpx
-
         out = {}
         for split in ("single", "inter"):
-            r = httpx.get(f"{server.rstrip('/')}/api/spec/{split}", timeout=60)
-            if r.status_code == 200:
-                out[split] = SplitSpec.from_dict(r.json())
+            code, body = _request("GET", f"{server.rstrip('/')}/api/spec/{split}", timeout=60)
+            if code == 200:
+                out[split] = SplitSpec.from_dict(body)
         return out
     if dataset is not None:
         from hwp_leaderboard.groundtruth import DatasetGroundTruth
@@ -140,22 +153,21 @@ def upload(
     token: str = typer.Option(None, "--token", help=f"API token (default: ${TOKEN_ENV})."),
 ) -> None:
     """Upload a submission; prints its id and status (scoring happens on the server)."""
-    import httpx
-
     token = token or os.environ.get(TOKEN_ENV)
     if not token:
         _fail(f"no token: pass --token or set {TOKEN_ENV}")
-    r = httpx.post(
+    code, body = _request(
+        "POST",
         f"{server.rstrip('/')}/api/submissions",
         content=archive.read_bytes(),
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/zip"},
         timeout=600,
     )
-    body = r.json()
-    if r.status_code != 202:
-        _fail(f"rejected ({r.status_code}): {body.get('reason') or body.get('detail')}")
+    if code != 202:
+        _fail(f"rejected ({code}): {body.get('reason') or body.get('detail')}")
+    quota = body["quota"]
     typer.echo(
-        f"submitted {body['id']}: {body['status']} (quota {body['quota']['used']}/{body['quota']['per_day']})"
+        f"submitted {body['id']}: {body['status']} (quota {quota['used']}/{quota['per_day']})"
     )
 
 
@@ -166,18 +178,18 @@ def status(
     token: str = typer.Option(None, "--token", help=f"API token (default: ${TOKEN_ENV})."),
 ) -> None:
     """Show the team's submissions: status, reason, scores."""
-    import httpx
-
     token = token or os.environ.get(TOKEN_ENV)
     if not token:
         _fail(f"no token: pass --token or set {TOKEN_ENV}")
     path = f"/api/submissions/{submission_id}" if submission_id else "/api/submissions"
-    r = httpx.get(
-        f"{server.rstrip('/')}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=60
+    code, body = _request(
+        "GET",
+        f"{server.rstrip('/')}{path}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
     )
-    if r.status_code != 200:
-        _fail(f"error {r.status_code}: {r.json().get('detail')}")
-    body = r.json()
+    if code != 200:
+        _fail(f"error {code}: {body.get('detail')}")
     rows = [body] if submission_id else body["submissions"]
     for s in rows:
         line = f"{s['id']}  {s['status']:8s} {s.get('method') or ''} {s.get('split') or ''}"

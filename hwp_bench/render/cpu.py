@@ -15,6 +15,7 @@ The pool has ``torch.get_num_threads()`` workers, so ``torch.set_num_threads`` g
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -30,23 +31,25 @@ CHUNKS_PER_THREAD = 4
 STATS: dict[str, int] = {}
 
 _pool: ThreadPoolExecutor | None = None
-_pool_size = 0
+_pool_key: tuple[int, int] = (0, 0)  # (process id, workers): a forked child builds its own pool
 _pool_lock = threading.Lock()
 
 
 def _run_tiles(kernel, order: np.ndarray, *args) -> None:
     """Run ``kernel(tiles, *args)`` over all tiles, chunked over the worker threads."""
-    global _pool, _pool_size
+    global _pool, _pool_key
     n_threads = max(1, torch.get_num_threads())
     if n_threads == 1 or order.shape[0] < 2:
         kernel(order, *args)
         return
+    key = (os.getpid(), n_threads)
     with _pool_lock:
-        if _pool is None or _pool_size != n_threads:
-            if _pool is not None:
+        if _pool is None or _pool_key != key:
+            if _pool is not None and _pool_key[0] == key[0]:
                 _pool.shutdown(wait=False)
+            # after a fork the parent's worker threads do not exist here: never reuse its pool
             _pool = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="hwp-raster")
-            _pool_size = n_threads
+            _pool_key = key
         pool = _pool
     # Round-robin chunks of the heaviest-first order: every chunk gets a mix of heavy and
     # light tiles, and the pool hands chunks out dynamically.

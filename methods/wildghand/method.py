@@ -346,7 +346,7 @@ class WildGHand(MethodBase):
             cross = self.net.texture_features("left") - self.net.texture_features("right")
             cross = cross.abs().mean()
             total = total + cfg["w_cross"] * cross
-            logs["cross"] = float(cross)
+            logs["cross"] = float(cross.detach())
         self.optimizer.zero_grad(set_to_none=True)
         with self._phase("backward"):
             total.backward()

@@ -196,5 +196,23 @@ def test_page_sorts_and_opens_a_submission(dataset_dir, tmp_path, lb):
             assert driver.execute_script("return arguments[0].naturalWidth", imgs[0]) == 48
             driver.find_element(By.LINK_TEXT, "← back to the ranking").click()
             assert driver.find_element(By.ID, "ranking-single-hwp-v1")
+            # the static export behaves the same from file:// (relative links, inline script)
+            from hwp_leaderboard.site import build_site
+
+            site = build_site(store, app.state.storage, tmp_path / "site")
+            driver.get((site / "index.html").resolve().as_uri())
+            table = driver.find_element(By.ID, "ranking-inter-hwp-v1")
+            heads = table.find_elements(By.CSS_SELECTOR, "thead th")
+            heads[[h.text for h in heads].index("Method")].click()
+            names = [a.text for a in table.find_elements(By.CSS_SELECTOR, "tbody a.method")]
+            assert names == sorted(names)
+            table.find_element(By.LINK_TEXT, METHODS[2][0]).click()
+            assert driver.find_element(By.ID, "method").text == METHODS[2][0]
+            img = driver.find_elements(By.CSS_SELECTOR, ".samples img")[0]
+            deadline = time.monotonic() + 10
+            while not driver.execute_script("return arguments[0].complete", img):
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            assert driver.execute_script("return arguments[0].naturalWidth", img) == 48
         finally:
             driver.quit()

@@ -244,3 +244,6 @@ def test_cli_check_upload_status_against_the_server(server, tmp_path, frames, lb
         app, ["submit", "upload", str(sub), "--server", live.url, "--token", "hwpl_wrong"]
     )
     assert r.exit_code == 2 and "401" in r.output
+    closed = f"http://127.0.0.1:{lb.free_port()}"
+    r = runner.invoke(app, ["submit", "upload", str(sub), "--server", closed, "--token", "hwpl_x"])
+    assert r.exit_code == 2 and "cannot reach" in r.output

@@ -142,3 +142,22 @@ def test_auto_backend_is_cpu_without_cuda():
 
     assert resolve_backend("auto", torch.device("cpu")) == "cpu"
     assert resolve_backend("reference", torch.device("cpu")) == "reference"
+
+
+def test_cpu_backend_works_in_a_forked_child():
+    """A forked worker (DataLoader, multiprocessing) must not wait on the parent's thread pool."""
+    import multiprocessing as mp
+
+    if "fork" not in mp.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    vm, K = simple_camera(40, 40, 40.0)
+    scene = random_scene(200, seed=2)
+    expect = rasterize(*scene, vm, K, 40, 40, backend="cpu")["alpha"]  # parent pool exists now
+    ctx = mp.get_context("fork")
+    with ctx.Pool(1) as pool:
+        got = pool.apply_async(_render_alpha, (scene, vm, K)).get(timeout=120)
+    assert torch.equal(got, expect)
+
+
+def _render_alpha(scene, vm, K):
+    return rasterize(*scene, vm, K, 40, 40, backend="cpu")["alpha"]

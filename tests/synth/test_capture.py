@@ -223,13 +223,18 @@ def test_ensure_synth_generates_once_and_names_the_folder(tmp_path, monkeypatch)
 
     monkeypatch.setenv("HWP_HOME", str(tmp_path))
     path = ensure_synth(preset="tiny", seed=5, captures=["capture00"], progress=False)
-    assert path == tmp_path / "datasets" / "hwp-synth-tiny-s5"
+    from hwp_bench.synth import GENERATOR_VERSION
+
+    assert path == tmp_path / "datasets" / f"hwp-synth-tiny-s5-v{GENERATOR_VERSION}"
+    import json
+
+    assert json.loads((path / "hwp_dataset.json").read_text())["name"] == "hwp-synth-tiny-s5"
     assert read_captures(path) and "capture00" in read_captures(path)
     stamp = (path / "splits" / "capture00.json").stat().st_mtime_ns
     assert ensure_synth(preset="tiny", seed=5, captures=["capture00"], progress=False) == path
     assert (path / "splits" / "capture00.json").stat().st_mtime_ns == stamp  # not regenerated
     twin = ensure_synth(preset="tiny", seed=5, clean=True, captures=["capture00"], progress=False)
-    assert twin.name == "hwp-synth-tiny-s5-clean"
+    assert twin.name == f"hwp-synth-tiny-s5-clean-v{GENERATOR_VERSION}"
 
 
 def test_two_hands_do_not_interpenetrate():
