@@ -86,6 +86,7 @@ class Job:
             self.overrides,
             self.seed,
             self.dataset,
+            dataset_fingerprint(self.dataset),
             os.environ.get(ENV_VAR, ""),
         )
 
@@ -100,17 +101,40 @@ class Job:
 
 
 @functools.lru_cache(maxsize=256)
-def _identity(method, preset, overrides, seed, dataset, _env) -> tuple[dict[str, Any], str]:
+def _identity(
+    method, preset, overrides, seed, dataset, revision, _env
+) -> tuple[dict[str, Any], str]:
     """(resolved config, config hash) of a job; cached because discovery reads metadata."""
     from hwp_bench.method_config import config_hash
     from hwp_bench.registry import get_method
 
     info = get_method(method).method_info()
     config = info.resolve_config(preset, list(overrides), seed=seed)
-    chash = config_hash(
-        config, extra={"method": info.id, "version": info.version, "dataset": dataset_id(dataset)}
-    )
-    return config, chash
+    extra = {"method": info.id, "version": info.version, "dataset": dataset_id(dataset)}
+    if revision is not None:
+        # New data (a new HWP-Synth generator, say) is new work, never a reason to skip.
+        extra["dataset_revision"] = revision
+    return config, config_hash(config, extra=extra)
+
+
+def dataset_fingerprint(dataset: str) -> str | None:
+    """What version of the data a dataset argument means, known without loading it.
+
+    HWP-Synth: the generator version that makes (or made) it. A folder: its generator marker
+    (``hwp_synth.json``) or the ``revision`` its manifest records. ``hwp``: None (the Hub
+    revision is only known once downloaded).
+    """
+    if dataset in ("synth", "synth-clean"):
+        return _synth_generator_version()
+    if dataset == "hwp":
+        return None
+    folder = Path(dataset).expanduser()
+    marker = _read_json(folder / "hwp_synth.json")
+    if marker and "generator_version" in marker:
+        return f"hwp_bench.synth v{marker['generator_version']}"
+    manifest = _read_json(folder / "hwp_dataset.json") or {}
+    rev = manifest.get("revision")
+    return None if rev is None else str(rev)
 
 
 def _slug(text: str) -> str:
@@ -189,13 +213,18 @@ def prefetch(jobs: Sequence[Job]) -> None:
             load_lpips_arrays()
 
 
-def dataset_revision(job: Job) -> str | None:
-    """The dataset's revision, if its folder records one (written into result files)."""
-    if not job.dataset_path:
+@functools.lru_cache(maxsize=1)
+def _synth_generator_version() -> str | None:
+    try:
+        from hwp_bench.synth.generate import GENERATOR_VERSION
+    except ImportError:
         return None
-    meta = _read_json(Path(job.dataset_path) / "hwp_dataset.json") or {}
-    rev = meta.get("revision") or meta.get("version")
-    return None if rev is None else str(rev)
+    return f"hwp_bench.synth v{GENERATOR_VERSION}"
+
+
+def dataset_revision(job: Job) -> str | None:
+    """The dataset's revision for the result file (see :func:`dataset_fingerprint`)."""
+    return dataset_fingerprint(job.dataset)
 
 
 # -- the job ---------------------------------------------------------------------------------
