@@ -142,9 +142,9 @@ MOTIFS: dict[str, Motif] = {
     }, tempo=9.0),
     "spinning a pen/inter": Motif("spinning a pen", {
         "right": MotifHand(("grip", "pinch", "relaxed", "tap"), ("ok", "hold_flat"),
-                           (0.06, 0.03, 0.0), False, 0.5),
+                           (0.035, 0.05, 0.0), False, 0.35),
         "left": MotifHand(("relaxed", "flat", "hold_flat"), ("open", "tap"),
-                          (-0.08, 0.1, 0.02), False, -0.9, wrist_amp=(0.2, 0.2, 0.15)),
+                          (-0.06, 0.09, 0.02), False, -0.7, wrist_amp=(0.2, 0.2, 0.15)),
     }, tempo=9.0),
     "sticking stickers": Motif("sticking stickers", {
         "right": MotifHand(("pinch", "ok", "point", "relaxed"), ("tap", "grip"),

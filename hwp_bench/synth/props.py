@@ -129,7 +129,9 @@ class Pen(Prop):
         ang = self.spin * t
         axis = np.cos(ang) * h.finger + np.sin(ang) * h.across
         R = P.look_rotation(axis, h.palm)
-        return h.pinch + 0.012 * h.palm, R
+        # Over the backs of the fingers, on the camera's side: the pen spins in front.
+        side = -h.palm if h.palm[2] > 0 else h.palm
+        return h.pinch + 0.014 * side, R
 
     def parts(self, t):
         return [(self.geo, self.tex, False)]

@@ -298,6 +298,7 @@ class WildGHand(MethodBase):
                 head_offsets=bool(cfg["head_offsets"]),
                 head_refine=bool(cfg["head_refine"]),
                 xyz_step=float(cfg["xyz_step"]),
+                max_log_scale=float(cfg["max_log_scale"]),
                 generator=generator,
             )
         return out

@@ -36,7 +36,9 @@ def test_quick_preset_mirrors_table_ii(tmp_path):
             else:
                 assert s == 0, (info.capture, p)
         if "hoi" in info.perturbations:
-            assert max(f.annotations["occlusion_fraction"] for f in frames) > 0.05
+            # Objects are in the picture and hide part of the hand (a pen hides little).
+            assert max(float(np.mean(f.annotations["occluder_mask"])) for f in frames) > 0.005
+            assert max(f.annotations["occlusion_fraction"] for f in frames) > 0.01
         if "blur" in info.perturbations:
             assert max(f.annotations["blur_length"] for f in frames) > 3.0
         if "illumination" in info.perturbations:
