@@ -74,6 +74,7 @@ __all__ = [
     "parse_overrides",
     "resolve_config",
     "resolve_method_config",
+    "uses_iteration_api",
 ]
 
 #: Hand types of Table III: one hand, or two interacting hands.

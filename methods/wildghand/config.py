@@ -27,6 +27,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "subdivision": 0,  # one Gaussian per vertex of the subdivided hand
     "train_resolution": 128,  # frames larger than this are downscaled for training
     "init_log_scale": -5.0,  # initial scale exp(-5) (Sec. III / DESIGN 8)
+    "max_log_scale": -4.0,  # scales capped at exp(-4) = 18 mm (see gaussians.py)
     "init_opacity": 0.1,
     "xyz_step": 0.001,  # metres per unit of the pre-activation position offset p_g
     "offset_clamp": 0.005,  # head (iii): offsets within +-0.005 of the template range

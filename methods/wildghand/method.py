@@ -195,6 +195,8 @@ class WildGHand(MethodBase):
         cfg = self.config
         self._frames = []
         for fr in self.train_frames:
+            if not fr.hands:  # nothing to fit (hand out of view or not detected)
+                continue
             img, mask, K = _downscale(fr, int(cfg["train_resolution"]))
             hands = {}
             for side, hp in fr.hands.items():
@@ -213,6 +215,8 @@ class WildGHand(MethodBase):
                     image_np=img,
                 )
             )
+        if not self._frames:
+            raise ValueError("WildGHand: no training frame has hand parameters")
         inter = any(len(f.hands) > 1 for f in self._frames) or any(
             getattr(f, "hand_type", "single") == "inter" for f in self.train_frames
         )
@@ -298,6 +302,7 @@ class WildGHand(MethodBase):
                 head_offsets=bool(cfg["head_offsets"]),
                 head_refine=bool(cfg["head_refine"]),
                 xyz_step=float(cfg["xyz_step"]),
+                max_log_scale=float(cfg["max_log_scale"]),
                 generator=generator,
             )
         return out
