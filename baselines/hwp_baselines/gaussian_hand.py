@@ -32,9 +32,13 @@ FIXED = {"dpd": False, "pao": "off"}
 
 
 def baseline_config(extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """WildGHand's defaults with DPD and PAO off, plus a baseline's own keys."""
-    out = dict(DEFAULT_CONFIG)
-    out.update(FIXED)
+    """WildGHand's defaults without the DPD/PAO switches, plus a baseline's own keys.
+
+    The switches are not config keys of a baseline at all (they are set internally): so
+    ``--set dpd=true`` is an unknown key, and result files carry no ablation switches, which
+    is how the tables tell a method's own row from a WildGHand ablation variant.
+    """
+    out = {k: v for k, v in DEFAULT_CONFIG.items() if k not in FIXED}
     out.update(extra or {})
     return out
 
@@ -52,13 +56,21 @@ def baseline_presets(extra: Mapping[str, Mapping[str, Any]] | None = None) -> di
 class GaussianHandBaseline(WildGHand):
     """WildGHand minus DPD and PAO; subclasses add one robust-fitting technique."""
 
-    def initialize(self) -> None:
-        wrong = {k: self.config[k] for k, v in FIXED.items() if self.config.get(k) != v}
+    def __init__(self, *, config: Mapping[str, Any] | None = None, checkpoint=None) -> None:
+        config = dict(config or {})
+        # A config read back from an instance (``m.config``) carries the fixed switches:
+        # accept them at their fixed values, refuse anything else.
+        wrong = {k: config.pop(k) for k in FIXED if k in config}
+        wrong = {k: v for k, v in wrong.items() if v != FIXED[k]}
         if wrong:
             raise ConfigError(
                 f"{self.method_info().id} is WildGHand's Gaussian hand without DPD and PAO; "
                 f"{wrong} is not allowed (use --method wildghand with those switches instead)"
             )
+        super().__init__(config=config, checkpoint=checkpoint)
+
+    def initialize(self) -> None:
+        self.config.update(FIXED)  # what WildGHand's code reads
         self._train_index: int | None = None
         super().initialize()
 

@@ -103,3 +103,12 @@ def test_appearance_codes_are_used_in_training_only(inter_frames):
         torch.as_tensor(m.render(frame.without_pixels())["color"]),
         plain.clamp(0, 1), atol=1e-6, rtol=0,
     )  # fmt: skip
+
+
+def test_configs_carry_no_ablation_switch_so_tables_count_them_as_full():
+    from hwp_bench.results.collect import variant_of
+
+    for name in NAMES:
+        cfg = get_method(name).method_info().resolve_config("quick")
+        assert "dpd" not in cfg and "pao" not in cfg
+        assert variant_of(cfg) == "full"
