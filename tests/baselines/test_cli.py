@@ -14,8 +14,15 @@ import pytest
 _BESIDE = Path(sys.executable).parent / "hwp-bench"
 HWP = [str(_BESIDE) if _BESIDE.exists() else (shutil.which("hwp-bench") or "hwp-bench")]
 #: Small overrides per method so that a contract check takes seconds.
+_SMALL_NET = [
+    "--set", "perceptual=none", "--set", "identity_height=16", "--set", "identity_width=32",
+    "--set", "tex_channels=8", "--set", "hidden=32", "--set", "feat_dim=16",
+]  # fmt: skip
 FAST = {
     "handy": ["--set", "texture_size=32", "--set", "batch_size=2"],
+    "intergaussianhand": _SMALL_NET,
+    "robust-trimmed": _SMALL_NET,
+    "appearance-embedding": _SMALL_NET,
 }
 
 
@@ -31,10 +38,20 @@ def _cli(*args, cwd=None):
                           timeout=600)  # fmt: skip
 
 
-@pytest.mark.parametrize("name", ["handy"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "handy",
+        "intergaussianhand",
+        # Same Gaussian hand and code path as intergaussianhand (only their hooks differ, tested
+        # in test_gaussian.py): the full contract check of these two runs in the slow suite.
+        pytest.param("robust-trimmed", marks=pytest.mark.slow),
+        pytest.param("appearance-embedding", marks=pytest.mark.slow),
+    ],
+)
 def test_test_method_passes(name, tiny_synth):
     out = _cli("test-method", name, "--dataset", str(tiny_synth), "--capture", "capture04",
-               "--iterations", "3", "--train-frames", "4", "--test-frames", "2", *FAST[name])  # fmt: skip
+               "--iterations", "2", "--train-frames", "3", "--test-frames", "2", *FAST[name])  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr
     assert "[FAIL]" not in out.stdout and out.stdout.count("[PASS]") >= 4
 
