@@ -175,7 +175,7 @@ def _pao_section(sel: Selection, files: Path) -> str:
             break
     if not panels:
         return "<p class='note'>no PAO masks saved beside these results</p>"
-    plots.image_grid(panels, ["frame | render | W"], files / "pao.png")
+    plots.image_grid(panels, ["PAO weight map W (white: high weight)"], files / "pao.png")
     return f"<img src='{files.name}/pao.png' alt='PAO weight maps'>"
 
 
