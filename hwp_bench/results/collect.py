@@ -76,7 +76,8 @@ def record_from_result(result: dict[str, Any], path: str | os.PathLike = "") -> 
     config = dict(method.get("config") or {})
     return ResultRecord(
         method=str(method["id"]),
-        variant=variant_of(config),
+        # Only WildGHand has ablation switches; a baseline's config never makes it a variant.
+        variant=variant_of(config) if str(method["id"]) == "wildghand" else "full",
         preset=str(method.get("preset") or "default"),
         dataset=str(dataset.get("id", "")),
         capture=str(dataset["capture"]),

@@ -108,6 +108,16 @@ def test_collect_skips_non_results(results):
     assert skipped == []
 
 
+def test_only_wildghand_has_variants(tmp_path):
+    _write(tmp_path, "intergaussianhand", "capture00", 0, 20.0, config={"dpd": False, "pao": "off"})
+    _write(tmp_path, "wildghand", "capture00", 0, 20.0, config={"dpd": False, "pao": "off"})
+    records, _ = collect([tmp_path])
+    assert {(r.method, r.variant) for r in records} == {
+        ("intergaussianhand", "full"),
+        ("wildghand", "dpd=off,pao=off"),
+    }
+
+
 def test_table_iii_exact_cells_and_best(results):
     records, _ = collect([results])
     t = make_table("III", records, unavailable={"uhm": "HWP_UHM_DIR is not set"})
