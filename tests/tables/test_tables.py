@@ -227,3 +227,18 @@ def test_cli_table(results, tmp_path):
     assert "| WildGHand" in out.read_text()
     res = CliRunner().invoke(app, ["results", "table", "--table", "XII", "-r", str(results)])
     assert res.exit_code == 2 and "unknown table" in res.output
+
+
+def test_oracle_gap_table(results):
+    records, _ = collect([results])
+    t = make_table("oracle", records, unavailable={})
+    # capture04: ablated 24.4, full 25.45 (seed mean), oracle 99.0 (seed 0 only)
+    assert _cell(t, "capture04", "", "ablated")["value"] == pytest.approx(24.4)
+    assert _cell(t, "capture04", "", "oracle")["value"] == pytest.approx(99.0)
+    assert _cell(t, "capture04", "WildGHand", "closed %")["value"] == pytest.approx(
+        100 * 1.05 / 74.6
+    )
+    assert _cell(t, "capture04", "Handy", "closed %")["value"] == pytest.approx(100 * -2.0 / 74.6)
+    assert _cell(t, "capture05", "WildGHand", "closed %")["value"] is None
+    mean = _cell(t, "mean over captures", "WildGHand", "closed %")["value"]
+    assert mean == pytest.approx(100 * 1.05 / 74.6)  # only capture04 has an oracle
