@@ -21,7 +21,7 @@ run --method wildghand --split all --seeds "$SEEDS"
 run --method wildghand --split all --seeds "$SEEDS" --set dpd=false --set pao=off
 run --method wildghand --split all --seeds "$SEEDS" --dataset synth-clean
 # Baselines (Tables III, V) and the robust-fitting peers; UHM reports itself unavailable.
-for m in intergaussianhand handy uhm robust-trimmed appearance-embedding; do
+for m in mean-color intergaussianhand handy uhm robust-trimmed appearance-embedding; do
   run --method "$m" --split all --seeds "$FIRST_SEED"
 done
 run --method intergaussianhand --split capture04 --seeds "$SEEDS"  # Table X
@@ -32,7 +32,7 @@ run --method wildghand --split all --seeds "$FIRST_SEED" --set pao=binary
 run --method wildghand --split all --seeds "$FIRST_SEED" --set head_offsets=false --set head_refine=false
 
 mkdir -p "$TABLES"
-for t in III V VI VII VIII IX X; do
+for t in III V VI VII VIII IX X oracle; do
   "$HB" results table --table "$t" --results "$OUT" --dataset synth --out "$TABLES/table_$t.md"
 done
 "$HB" results report --results "$OUT" --dataset synth --out "$TABLES/report.html"
