@@ -89,13 +89,16 @@ class Table:
     rows: list[Row]
     context: dict[str, Any] = field(default_factory=dict)  # dataset, preset, protocol, seeds
     notes: list[str] = field(default_factory=list)
+    row_header: str = "method"
 
     # -- rendering ---------------------------------------------------------------------------
     def header(self) -> list[str]:
         groups = {g for g, _ in self.columns}
         if len(groups) == 1:
-            return ["method"] + [METRIC_LABELS.get(m, m) for _, m in self.columns]
-        return ["method"] + [f"{g} {METRIC_LABELS.get(m, m)}".strip() for g, m in self.columns]
+            return [self.row_header] + [METRIC_LABELS.get(m, m) for _, m in self.columns]
+        return [self.row_header] + [
+            f"{g} {METRIC_LABELS.get(m, m)}".strip() for g, m in self.columns
+        ]
 
     def context_line(self) -> str:
         c = self.context
@@ -111,7 +114,12 @@ class Table:
     def to_markdown(self) -> str:
         from tabulate import tabulate
 
-        body = tabulate(self._body(lambda s: f"**{s}**"), headers=self.header(), tablefmt="github")
+        body = tabulate(
+            self._body(lambda s: f"**{s}**"),
+            headers=self.header(),
+            tablefmt="github",
+            disable_numparse=True,  # keep "28.00" as printed, not re-formatted as 28
+        )
         lines = [f"**Table {self.id}: {self.title}** ({self.context_line()})", "", body]
         if self.notes:
             lines += [""] + [f"- {n}" for n in self.notes]
@@ -124,6 +132,7 @@ class Table:
             self._body(lambda s: "\\textbf{" + s + "}"),
             headers=self.header(),
             tablefmt="latex_raw",
+            disable_numparse=True,
         )
         body = body.replace("±", "$\\pm$").replace("–", "--").replace("↑", "$\\uparrow$")
         body = body.replace("↓", "$\\downarrow$").replace("×", "$\\times$")
@@ -472,6 +481,7 @@ def table_ix(sel: Selection, *, show_paper: bool, **_: Any) -> Table:
         rows,
         sel.context(),
         _notes_for(rows, columns),
+        row_header="capture",
     )
     return table
 
@@ -569,6 +579,7 @@ def table_oracle(sel: Selection, *, metric: str = "psnr", **_: Any) -> Table:
         rows,
         sel.context(),
         notes,
+        row_header="capture",
     )
 
 

@@ -140,6 +140,7 @@ def test_table_iii_exact_cells_and_best(results):
     uhm = _cell(t, "UHM", "single", "psnr")
     assert uhm["value"] is None and "HWP_UHM_DIR" in uhm["missing"]
     md = t.to_markdown()
+    assert "| 26.29 " in md and "| 0.122 " in md  # paper values printed as written
     assert "**25.75**" in md and "protocol hwp-v1" in md and "seeds 0,1" in md
     assert "dataset hwp-synth-quick-s0," in md
 
@@ -180,6 +181,8 @@ def test_table_ix_omega_and_x_std(results):
     t = make_table("IX", records, unavailable={})
     assert _cell(t, "4 (low)", "", "omega_e3")["value"] == pytest.approx(1.0)
     assert _cell(t, "6 (high)", "", "omega_e3")["value"] == pytest.approx(3.0)
+    md = t.to_markdown()
+    assert md.splitlines()[2].startswith("| capture") and "| 28.00 " in md  # not "28"
     assert _cell(t, "5 (medium)", "", "psnr")["value"] == pytest.approx(25.55)
     t10 = make_table("X", records, unavailable={})
     igh = _cell(t10, "InterGaussianHand", "", "psnr")
