@@ -147,11 +147,11 @@ async def _upload_all(
 
 def bench_uploads(tmp: Path, concurrency: int, size: int, per_capture: int) -> dict:
     import httpx
-    from hwp_leaderboard.storage import Storage
-    from hwp_leaderboard.store import Store
+    from hwp_leaderboard.database import Store
+    from hwp_leaderboard.files import FileStore
 
     storage = tmp / "server"
-    store = Store(Storage(storage).default_database_url)
+    store = Store(FileStore(storage).default_database_url)
     tokens = []
     for i in range(concurrency):
         store.create_team(f"team{i:03d}")

@@ -36,10 +36,10 @@ def _storage_dir(storage: Path | None) -> Path:
 
 
 def _open(storage: Path | None, db: str | None):  # noqa: ANN202
-    from hwp_leaderboard.storage import Storage
-    from hwp_leaderboard.store import Store
+    from hwp_leaderboard.database import Store
+    from hwp_leaderboard.files import FileStore
 
-    st = Storage(_storage_dir(storage))
+    st = FileStore(_storage_dir(storage))
     return st, Store(db or os.environ.get("HWP_LEADERBOARD_DB") or st.default_database_url)
 
 

@@ -89,7 +89,6 @@ def run(
     """Fit METHOD on every capture of SPLIT for each seed, render the test clips, score them
     and print the table. Finished work is skipped; interrupted work resumes."""
     from hwp_bench.api import ConfigError, MethodNotFound, MethodUnavailable, get_method
-    from hwp_bench.executors import EXECUTORS, default_threads, ray_available
     from hwp_bench.runner import (
         format_table,
         job_is_done,
@@ -98,6 +97,7 @@ def run(
         skipped_outcome,
         summarize,
     )
+    from hwp_bench.runner.executors import EXECUTORS, default_threads, ray_available
 
     if executor not in EXECUTORS:
         _fail(f"--executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
@@ -199,11 +199,11 @@ def run(
         if not todo:
             pass
         elif executor == "inline":
-            from hwp_bench.executors import run_inline
+            from hwp_bench.runner.executors import run_inline
 
             outcomes += run_inline(todo, on_done=report)
         elif executor == "ray":
-            from hwp_bench.executors import run_ray
+            from hwp_bench.runner.executors import run_ray
 
             outcomes += run_ray(
                 todo,
@@ -213,7 +213,7 @@ def run(
                 on_done=report,
             )
         else:
-            from hwp_bench.executors import run_local
+            from hwp_bench.runner.executors import run_local
 
             outcomes += run_local(todo, cpus=cpu_budget, gpus=gpu_list, on_done=report)
     except KeyboardInterrupt:
@@ -242,7 +242,7 @@ def methods(
 
     from tabulate import tabulate
 
-    from hwp_bench.registry import list_methods
+    from hwp_bench.methods.registry import list_methods
 
     rows = list_methods()
     if as_json:
@@ -299,7 +299,7 @@ def test_method(
 ) -> None:
     """Check NAME against the method contract: fit, render, save, load, render again gives
     identical images; re-scoring saved renders reproduces the metrics. Exit 1 on a failure."""
-    from hwp_bench.contract import check_method
+    from hwp_bench.methods.check import check_method
 
     checks = check_method(
         name,

@@ -28,7 +28,7 @@ def sweep_cmd(
     cpus: int = typer.Option(0, "--cpus", help="CPU budget (0: all cores)."),
 ) -> None:
     """Re-render CAPTURE with one perturbation at increasing strength and fit every method on it."""
-    from hwp_bench.sweep import SWEEP_PERTURBATIONS, run_sweep, slope
+    from hwp_bench.runner.sweep import SWEEP_PERTURBATIONS, run_sweep, slope
 
     if perturbation not in SWEEP_PERTURBATIONS:
         typer.echo(

@@ -16,8 +16,8 @@ from hwp_bench.hand.constants import (
     TIP_NAMES,
 )
 from hwp_bench.hand.data import HandData
+from hwp_bench.hand.loader import MODEL_NAMES, hand_data, load_hand_model
 from hwp_bench.hand.model import HandModel, HandOutput
-from hwp_bench.hand.registry import MODEL_NAMES, hand_data, load_hand_model
 from hwp_bench.hand.rotation import axis_angle_to_matrix
 
 __all__ = [

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL, HIGHER_IS_BETTER
 from hwp_bench.metrics.image import (
     as_image_tensor,
     binarize_mask,
@@ -51,8 +52,6 @@ __all__ = [
     "register_protocol",
 ]
 
-DEFAULT_PROTOCOL = "hwp-v1"
-HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "lpips": False}
 # Identical images have infinite PSNR, which JSON cannot hold: MSE is floored at 1e-10 (100 dB).
 MSE_FLOOR = 1e-10
 

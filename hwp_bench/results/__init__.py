@@ -5,7 +5,6 @@ for per-capture, per-group, across-seed and paired summaries.
 """
 
 from hwp_bench.results.hashing import (
-    config_hash,
     hash_ground_truth,
     hash_predictions,
 )
@@ -25,7 +24,6 @@ __all__ = [
     "SCHEMA_VERSION",
     "ResultError",
     "build_result",
-    "config_hash",
     "finalize_result",
     "hash_ground_truth",
     "hash_predictions",

@@ -246,7 +246,7 @@ def paired_comparison(
     captures: Sequence[str] | None = None,
 ) -> PairedComparison:
     """Compare two methods capture by capture (values: seed-averaged capture values)."""
-    from hwp_bench.metrics.protocols import HIGHER_IS_BETTER
+    from hwp_bench.metrics.conventions import HIGHER_IS_BETTER
 
     hib = HIGHER_IS_BETTER.get(metric, True)
     caps = (

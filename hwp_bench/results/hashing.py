@@ -1,4 +1,4 @@
-"""SHA-256 fingerprints of predictions, ground truth and configurations.
+"""SHA-256 fingerprints of predictions and ground truth (configs: :mod:`hwp_bench.io.canonical`).
 
 A result file carries the hash of exactly what was scored, so that anyone holding the renders
 (or the dataset) can check that a number belongs to them. The hash is over pixel values, not
@@ -14,14 +14,13 @@ truth) or ``b"none"``.
 from __future__ import annotations
 
 import hashlib
-import json
 import struct
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-__all__ = ["config_hash", "hash_ground_truth", "hash_predictions", "to_float32"]
+__all__ = ["hash_ground_truth", "hash_predictions", "to_float32"]
 
 
 def to_float32(x) -> np.ndarray:
@@ -63,8 +62,3 @@ def hash_ground_truth(frames: Iterable) -> str:
         _update(h, f.index, f.image, f.mask, b"mask")
     return h.hexdigest()
 
-
-def config_hash(config: Any) -> str:
-    """SHA-256 of a JSON-serialisable configuration (sorted keys, compact separators)."""
-    text = json.dumps(config, sort_keys=True, separators=(",", ":"), allow_nan=False, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()

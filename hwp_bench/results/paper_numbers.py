@@ -11,13 +11,7 @@ expected to match them, only to be read beside them.
 
 from __future__ import annotations
 
-from types import MappingProxyType
 from typing import Any
-
-METRICS = ("psnr", "ssim", "lpips")
-
-#: Higher is better for PSNR/SSIM, lower for LPIPS (and larger temporal weight = more perturbation).
-HIGHER_IS_BETTER = MappingProxyType({"psnr": True, "ssim": True, "lpips": False, "omega": True})
 
 
 def _m(psnr: float, ssim: float, lpips: float) -> dict[str, float]:

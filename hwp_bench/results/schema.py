@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from hwp_bench.io import atomic_write_json
-from hwp_bench.results.hashing import config_hash
+from hwp_bench.io.canonical import canonical_hash
 
 __all__ = [
     "SCHEMA",
@@ -112,7 +112,7 @@ def build_result(
     proto = _protocol_obj(protocol)
     method = dict(method)
     method.setdefault("config", {})
-    method["config_hash"] = config_hash(method["config"])
+    method["config_hash"] = canonical_hash(method["config"])
     result: dict[str, Any] = {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
@@ -277,7 +277,7 @@ def verify_result(
     except KeyError as exc:
         problems.append(str(exc))
     cfg = result["method"].get("config")
-    if cfg is not None and result["method"].get("config_hash") != config_hash(cfg):
+    if cfg is not None and result["method"].get("config_hash") != canonical_hash(cfg):
         problems.append("method config_hash does not match the stored config")
     for name, want in (("predictions", predictions_sha256), ("ground_truth", ground_truth_sha256)):
         if want is not None and result["hashes"].get(name) != want:

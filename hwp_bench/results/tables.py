@@ -26,18 +26,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hwp_bench.data.tags import TABLE_III_GROUPS, TABLE_IX_CAPTURES, TABLE_V_GROUPS
+from hwp_bench.metrics.conventions import HIGHER_IS_BETTER, METRIC_ORDER
 from hwp_bench.results import paper_numbers as paper
 from hwp_bench.results.aggregate import group_value
 from hwp_bench.results.collect import ResultRecord
 
-METRICS = ("psnr", "ssim", "lpips")
 METRIC_LABELS = {
     "psnr": "PSNR↑",
     "ssim": "SSIM↑",
     "lpips": "LPIPS↓",
     "omega_e3": "Avg. T. Wt. ×1e-3",
 }
-HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "lpips": False, "omega_e3": None}
+#: The image metrics' directions, plus the temporal weight, which has no better direction.
+COLUMN_DIRECTIONS = {**HIGHER_IS_BETTER, "omega_e3": None}
 TABLE_IDS = ("III", "V", "VI", "VII", "VIII", "IX", "X", "oracle")
 
 #: Display names of methods (paper spelling for the paper's methods).
@@ -277,7 +278,7 @@ def group_cell(
 def mark_best(rows: list[Row], columns: list[tuple[str, str]]) -> None:
     """Bold the best measured value per column (ties all bold); paper rows do not compete."""
     for j, (_, metric) in enumerate(columns):
-        higher = HIGHER_IS_BETTER.get(metric)
+        higher = COLUMN_DIRECTIONS.get(metric)
         if higher is None:
             continue
         vals = [r.cells[j].value for r in rows if not r.paper and r.cells[j].value is not None]
@@ -320,7 +321,7 @@ def _method_rows(
     show_paper: bool,
     unavailable: dict[str, str],
 ) -> tuple[list[Row], list[tuple[str, str]]]:
-    columns = [(g, m) for g in groups for m in METRICS]
+    columns = [(g, m) for g in groups for m in METRIC_ORDER]
     rows: list[Row] = []
     for method, variant, label in methods:
         if method in unavailable and not any(r.method == method for r in sel.records):
@@ -339,7 +340,7 @@ def _method_rows(
 def unavailable_methods() -> dict[str, str]:
     """Registered methods that cannot run here, with the reason (e.g. UHM without its assets)."""
     try:
-        from hwp_bench.registry import list_methods
+        from hwp_bench.methods.registry import list_methods
 
         return {s.id: s.reason for s in list_methods() if not s.available}
     except Exception:  # the registry is optional for tables made from files
@@ -455,10 +456,10 @@ def omega_of(record: ResultRecord) -> float | None:
 
 
 def table_ix(sel: Selection, *, show_paper: bool, **_: Any) -> Table:
-    columns = [("", m) for m in (*METRICS, "omega_e3")]
+    columns = [("", m) for m in (*METRIC_ORDER, "omega_e3")]
     rows: list[Row] = []
     for level, capture in TABLE_IX_CAPTURES.items():
-        cells = [group_cell(sel.records, "wildghand", "full", [capture], m) for m in METRICS]
+        cells = [group_cell(sel.records, "wildghand", "full", [capture], m) for m in METRIC_ORDER]
         omegas = [
             omega_of(r)
             for r in sel.records
@@ -487,11 +488,11 @@ def table_ix(sel: Selection, *, show_paper: bool, **_: Any) -> Table:
 
 
 def table_x(sel: Selection, *, show_paper: bool, capture: str = "capture04", **_: Any) -> Table:
-    columns = [("", m) for m in METRICS]
+    columns = [("", m) for m in METRIC_ORDER]
     rows: list[Row] = []
     for method in ("intergaussianhand", "wildghand"):
         cells = []
-        for m in METRICS:
+        for m in METRIC_ORDER:
             vals = [
                 r.means[m]
                 for r in sorted(sel.records, key=lambda r: r.seed)
@@ -513,7 +514,7 @@ def table_x(sel: Selection, *, show_paper: bool, capture: str = "capture04", **_
             rows.append(
                 Row(
                     f"{METHOD_NAMES[method]} (paper)",
-                    [Cell(pv[m][0], pv[m][1], digits=4) for m in METRICS],
+                    [Cell(pv[m][0], pv[m][1], digits=4) for m in METRIC_ORDER],
                     paper=True,
                 )
             )

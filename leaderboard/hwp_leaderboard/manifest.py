@@ -20,10 +20,10 @@ from pydantic import (
     field_validator,
 )
 
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
 from hwp_leaderboard.errors import SubmissionError
 
 SPLITS = ("single", "inter")
-DEFAULT_PROTOCOL = "hwp-v1"
 
 ShortStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongStr = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]

@@ -25,8 +25,6 @@ from hwp_leaderboard.limits import DEFAULT_LIMITS, Limits
 FrameScorer = Callable[[np.ndarray, np.ndarray | None, Frame], dict[str, float]]
 ScorerFactory = Callable[[str], FrameScorer]
 
-# Metric -> True when higher is better (used for ranking and the page's arrows).
-HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "lpips": False}
 PSNR_CAP = 100.0  # a render identical to the ground truth has infinite PSNR; JSON has no inf
 
 

@@ -33,14 +33,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from hwp_leaderboard.archive import inspect_archive
+from hwp_leaderboard.database import QuotaExceeded, Store
 from hwp_leaderboard.errors import SubmissionError
+from hwp_leaderboard.files import ID_RE, FileStore
 from hwp_leaderboard.groundtruth import GroundTruth
 from hwp_leaderboard.limits import DEFAULT_LIMITS, Limits
 from hwp_leaderboard.manifest import SPLITS
 from hwp_leaderboard.scoring import ScorerFactory, protocol_scorer, registered_protocols
 from hwp_leaderboard.site import public_record, render_detail, render_index
-from hwp_leaderboard.storage import ID_RE, Storage
-from hwp_leaderboard.store import QuotaExceeded, Store
 from hwp_leaderboard.worker import Worker
 
 log = logging.getLogger("hwp_leaderboard.server")
@@ -83,7 +83,7 @@ def create_app(
     *,
     scorer_factory: ScorerFactory = protocol_scorer,
 ):  # noqa: ANN201
-    storage = Storage(settings.storage)
+    storage = FileStore(settings.storage)
     store = Store(settings.database_url or storage.default_database_url)
     workers = [
         Worker(

@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from hwp_bench.io import atomic_write_json, atomic_write_text
-from hwp_leaderboard.scoring import HIGHER_IS_BETTER
+from hwp_bench.metrics.conventions import HIGHER_IS_BETTER, METRIC_ORDER
 
 SPLIT_TITLES = {"single": "Single hand", "inter": "Interacting hands"}
-METRICS = ("psnr", "ssim", "lpips")
 METRIC_LABEL = {"psnr": "PSNR", "ssim": "SSIM", "lpips": "LPIPS"}
 METRIC_FMT = {"psnr": "{:.2f}", "ssim": "{:.3f}", "lpips": "{:.3f}"}
 
@@ -153,7 +152,7 @@ def render_index(rows: Sequence[dict], *, title: str = "hwp-bench leaderboard") 
     for split, protocol, items in groups:
         tags = _tag_order({t for r in items for t in r["scores"].get("tags", {})})
         best = {}
-        for m in METRICS:
+        for m in METRIC_ORDER:
             vals = [r["scores"]["metrics"][m] for r in items if m in r["scores"]["metrics"]]
             if vals:
                 best[m] = max(vals) if HIGHER_IS_BETTER[m] else min(vals)
@@ -167,7 +166,7 @@ def render_index(rows: Sequence[dict], *, title: str = "hwp-bench leaderboard") 
             '<th class="sortable text" data-key="method">Method</th>',
             '<th class="sortable text" data-key="team">Team</th>',
         ]
-        for m in METRICS:
+        for m in METRIC_ORDER:
             arrow = "↑" if HIGHER_IS_BETTER[m] else "↓"
             head.append(f'<th class="sortable" data-key="{m}">{METRIC_LABEL[m]} {arrow}</th>')
         for t in tags:
@@ -190,7 +189,7 @@ def render_index(rows: Sequence[dict], *, title: str = "hwp-bench leaderboard") 
                 f'href="submissions/{_e(r["id"])}.html">{_e(r["method"])}</a></td>',
                 f'<td class="text" data-value="{_e(r["team"])}">{_e(r["team"])}</td>',
             ]
-            for m in METRICS:
+            for m in METRIC_ORDER:
                 v = s["metrics"].get(m)
                 cls = ' class="best"' if v is not None and v == best.get(m) else ""
                 cells.append(f'<td{cls} data-value="{"" if v is None else v}">{_fmt(m, v)}</td>')
@@ -255,14 +254,14 @@ def render_detail(
         "<dl>" + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in info) + "</dl>",
         "<h2>Scores</h2>",
         '<table class="ranking" id="captures"><thead><tr><th class="sortable text">Capture</th>'
-        + "".join(f'<th class="sortable">{METRIC_LABEL[m]}</th>' for m in METRICS)
+        + "".join(f'<th class="sortable">{METRIC_LABEL[m]}</th>' for m in METRIC_ORDER)
         + '<th class="sortable">Frames</th></tr></thead><tbody>',
     ]
     for cap, cs in sorted(s.get("captures", {}).items()):
         parts.append(
             f'<tr><td class="text" data-value="{_e(cap)}">{_e(cap)}</td>'
             + "".join(
-                f'<td data-value="{cs.get(m, "")}">{_fmt(m, cs.get(m))}</td>' for m in METRICS
+                f'<td data-value="{cs.get(m, "")}">{_fmt(m, cs.get(m))}</td>' for m in METRIC_ORDER
             )
             + f'<td data-value="{cs.get("num_frames", "")}">{_e(cs.get("num_frames", ""))}</td></tr>'
         )
@@ -270,7 +269,7 @@ def render_detail(
         '<tr class="mean"><td class="text" data-value="~"><b>mean of captures</b></td>'
         + "".join(
             f'<td data-value="{s["metrics"].get(m, "")}"><b>{_fmt(m, s["metrics"].get(m))}</b></td>'
-            for m in METRICS
+            for m in METRIC_ORDER
         )
         + f'<td data-value="{s.get("num_frames", "")}">{_e(s.get("num_frames", ""))}</td></tr>'
     )
@@ -278,14 +277,14 @@ def render_detail(
     if s.get("tags"):
         parts.append(
             '<h2>By perturbation</h2><table id="tags"><thead><tr><th class="text">Perturbation</th>'
-            + "".join(f"<th>{METRIC_LABEL[m]}</th>" for m in METRICS)
+            + "".join(f"<th>{METRIC_LABEL[m]}</th>" for m in METRIC_ORDER)
             + "<th>Captures</th></tr></thead><tbody>"
         )
         for tag in _tag_order(s["tags"]):
             ts = s["tags"][tag]
             parts.append(
                 f'<tr><td class="text">{_e(_tag_label(tag))}</td>'
-                + "".join(f"<td>{_fmt(m, ts.get(m))}</td>" for m in METRICS)
+                + "".join(f"<td>{_fmt(m, ts.get(m))}</td>" for m in METRIC_ORDER)
                 + f"<td>{_e(ts.get('num_captures', ''))}</td></tr>"
             )
         parts.append("</tbody></table>")

@@ -3,7 +3,7 @@
 Runs as threads inside the server (``workers >= 1``) or as its own process (``hwp-bench
 leaderboard worker``); several may run against one database, the claim is a transaction. While
 scoring, a heartbeat renews the claim's lease; if the process dies the lease runs out and the
-submission returns to ``pending`` (see :mod:`hwp_leaderboard.store`).
+submission returns to ``pending`` (see :mod:`hwp_leaderboard.database`).
 
 Outcomes: a :class:`SubmissionError` fails the submission with its reason (the team's fault);
 any other exception is a server problem, so the submission goes back to ``pending`` and is
@@ -21,12 +21,12 @@ import time
 import uuid
 
 from hwp_leaderboard.archive import inspect_archive
+from hwp_leaderboard.database import Store
 from hwp_leaderboard.errors import SubmissionError
+from hwp_leaderboard.files import FileStore
 from hwp_leaderboard.groundtruth import GroundTruth
 from hwp_leaderboard.limits import DEFAULT_LIMITS, Limits
 from hwp_leaderboard.scoring import ScorerFactory, protocol_scorer, score_archive
-from hwp_leaderboard.storage import Storage
-from hwp_leaderboard.store import Store
 
 log = logging.getLogger("hwp_leaderboard.worker")
 
@@ -47,7 +47,7 @@ class Worker:
     def __init__(
         self,
         store: Store,
-        storage: Storage,
+        storage: FileStore,
         ground_truth: GroundTruth,
         *,
         scorer_factory: ScorerFactory = protocol_scorer,

@@ -9,7 +9,7 @@ from hwp_baselines.uhm import CUSTOM_FROM_HWP, UHM, export_custom
 
 
 def test_unavailable_without_assets_and_listed_with_the_reason(monkeypatch, tmp_path):
-    from hwp_bench.registry import list_methods
+    from hwp_bench.methods.registry import list_methods
 
     monkeypatch.delenv("HWP_UHM_DIR", raising=False)
     reason = UHM.check_requirements()

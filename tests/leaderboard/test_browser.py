@@ -14,10 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hwp_leaderboard.database import Store
 from hwp_leaderboard.groundtruth import DatasetGroundTruth
 from hwp_leaderboard.pack import pack_submission
 from hwp_leaderboard.server import Settings, create_app
-from hwp_leaderboard.store import Store
 
 from hwp_bench.data import load_frames
 

@@ -6,8 +6,8 @@ import json
 import re
 import zipfile
 
-from hwp_leaderboard.storage import Storage
-from hwp_leaderboard.store import Store, hash_token
+from hwp_leaderboard.database import Store, hash_token
+from hwp_leaderboard.files import FileStore
 from hwp_leaderboard.worker import Worker
 from typer.testing import CliRunner
 
@@ -84,7 +84,7 @@ def test_admin_and_static_site(tmp_path, frames, ground_truth, lb):
     )
     token = r.output.strip()
     assert r.exit_code == 0 and re.fullmatch(r"hwpl_[A-Za-z0-9_-]{43}", token)
-    storage = Storage(st)
+    storage = FileStore(st)
     store = Store(storage.default_database_url)
     assert store.team_for_token(token).name == "alpha" and hash_token(token) != token
     # enqueue and score one submission, then build the site

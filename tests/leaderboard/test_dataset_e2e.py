@@ -90,16 +90,16 @@ def test_real_protocol_scores_match_the_metrics_module(dataset_dir, tmp_path, lb
     import uuid
 
     from hwp_leaderboard.archive import inspect_archive
+    from hwp_leaderboard.database import Store
+    from hwp_leaderboard.files import FileStore
     from hwp_leaderboard.pack import pack_submission
-    from hwp_leaderboard.storage import Storage
-    from hwp_leaderboard.store import Store
     from hwp_leaderboard.worker import Worker
 
     gt = DatasetGroundTruth(str(dataset_dir), dataset_id="tiny-hwp")
     frames = {c: load_frames(dataset_dir, c, "test") for c in ("capture04", "capture07")}
     run = _renders_from(tmp_path / "run", frames, noise=0.04)
     sub = pack_submission(run, tmp_path / "sub.zip", {**lb.MANIFEST, "split": "inter"})
-    storage = Storage(tmp_path / "state")
+    storage = FileStore(tmp_path / "state")
     store = Store(storage.default_database_url)
     team = store.create_team("alpha")
     index = inspect_archive(sub, spec=gt.spec("inter"))
@@ -221,10 +221,10 @@ def test_cli_server_real_protocol_survives_kill_during_scoring(dataset_dir, tmp_
     finally:
         if proc.poll() is None:
             proc.kill()
-    from hwp_leaderboard.storage import Storage
-    from hwp_leaderboard.store import Store
+    from hwp_leaderboard.database import Store
+    from hwp_leaderboard.files import FileStore
 
-    store = Store(Storage(state).default_database_url)
+    store = Store(FileStore(state).default_database_url)
     row = store.get(sid)
     assert row["status"] == "scoring" and row["scores"] is None and row["attempts"] == 1
     proc = start()
@@ -256,9 +256,9 @@ def test_worker_command_scores_the_queue_once(dataset_dir, tmp_path, lb):
     import uuid
 
     from hwp_leaderboard.archive import inspect_archive
+    from hwp_leaderboard.database import Store
+    from hwp_leaderboard.files import FileStore
     from hwp_leaderboard.pack import pack_submission
-    from hwp_leaderboard.storage import Storage
-    from hwp_leaderboard.store import Store
     from typer.testing import CliRunner
 
     from hwp_bench.cli import app
@@ -266,7 +266,7 @@ def test_worker_command_scores_the_queue_once(dataset_dir, tmp_path, lb):
     frames = {"capture00": load_frames(dataset_dir, "capture00", "test")}
     run = _renders_from(tmp_path / "run", frames, noise=0.03)
     sub = pack_submission(run, tmp_path / "s.zip", {**lb.MANIFEST, "split": "single"})
-    storage = Storage(tmp_path / "state")
+    storage = FileStore(tmp_path / "state")
     store = Store(storage.default_database_url)
     team = store.create_team("alpha")
     ids = []

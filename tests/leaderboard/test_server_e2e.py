@@ -7,9 +7,9 @@ import time
 import httpx
 import numpy as np
 import pytest
+from hwp_leaderboard.database import Store
 from hwp_leaderboard.limits import Limits
 from hwp_leaderboard.server import Settings, create_app
-from hwp_leaderboard.store import Store
 
 
 def _wait_status(client, sid, token, want=("done", "failed"), timeout=30.0):  # noqa: ANN001

@@ -8,14 +8,14 @@ import time
 
 import numpy as np
 import pytest
-from hwp_leaderboard.storage import Storage
-from hwp_leaderboard.store import QuotaExceeded, Store
+from hwp_leaderboard.database import QuotaExceeded, Store
+from hwp_leaderboard.files import FileStore
 from hwp_leaderboard.worker import Worker
 
 
 @pytest.fixture
 def setup(tmp_path, ground_truth, lb):
-    storage = Storage(tmp_path / "lb")
+    storage = FileStore(tmp_path / "lb")
     store = Store(storage.default_database_url)
     store.create_team("alpha")
     return storage, store

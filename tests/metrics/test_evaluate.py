@@ -122,8 +122,8 @@ def test_exr_and_preference_order(tmp_path):
 
 
 def test_runner_render_writer_is_readable(tmp_path):
-    """Frames written by hwp_bench.renders (the runner) are what the evaluator reads."""
-    from hwp_bench.renders import write_frame
+    """Frames written by hwp_bench.runner.renders (the runner) are what the evaluator reads."""
+    from hwp_bench.runner.renders import write_frame
 
     frs = frames(1)
     pred = np.clip(frs[0].image + 0.1, 0, 1)

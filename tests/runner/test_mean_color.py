@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from hwp_bench.data import Frame, HandParams
-from hwp_bench.methods_builtin.mean_color import MeanColorSplat, splat_labels
+from hwp_bench.methods.builtin.mean_color import MeanColorSplat, splat_labels
 
 K = np.array([[120.0, 0, 32], [0, 120.0, 32], [0, 0, 1]], np.float32)
 TRUE = {0: (0.9, 0.6, 0.4), 1: (0.2, 0.4, 0.8)}  # right, left

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from hwp_bench.checkpoint import find_checkpoint, save_checkpoint
 from hwp_bench.cli import app
-from hwp_bench.methods_builtin.mean_color import splat_labels
-from hwp_bench.renders import frame_indices, read_frame, write_frame
+from hwp_bench.methods.builtin.mean_color import splat_labels
+from hwp_bench.runner.checkpoint import find_checkpoint, save_checkpoint
+from hwp_bench.runner.renders import frame_indices, read_frame, write_frame
 
 
 def cli(*args):

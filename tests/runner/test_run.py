@@ -278,7 +278,8 @@ def test_killed_run_resumes_from_its_checkpoint(tiny_dataset, toy_plugin, tmp_pa
 
 
 def test_a_job_that_is_running_elsewhere_is_not_started_twice(tiny_dataset, toy_plugin, tmp_path):
-    from hwp_bench.runner import Job, _job_lock, run_job
+    from hwp_bench.runner import Job, run_job
+    from hwp_bench.runner.locking import job_lock
 
     job = Job(
         method="toy-mean",
@@ -288,7 +289,7 @@ def test_a_job_that_is_running_elsewhere_is_not_started_twice(tiny_dataset, toy_
         metrics=("psnr",),
         progress=False,
     )
-    with _job_lock(job.run_dir(), job.capture) as held:  # as another runner would hold it
+    with job_lock(job.run_dir(), job.capture) as held:  # as another runner would hold it
         assert held
         outcome = run_job(job)
         assert outcome["status"] == "failed" and "lock is held" in outcome["error"]

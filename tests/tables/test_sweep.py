@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hwp_bench.data import load_frames
-from hwp_bench.sweep import generate_level, slope
+from hwp_bench.runner.sweep import generate_level, slope
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_run_sweep_end_to_end(tmp_path):
     """The trivial method through the real runner on two levels: a sweep.json and a plot."""
     import json
 
-    from hwp_bench.sweep import run_sweep
+    from hwp_bench.runner.sweep import run_sweep
 
     doc = run_sweep(
         "occlusion",

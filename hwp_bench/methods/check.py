@@ -50,7 +50,7 @@ class _Checks:
 
 
 def _renders(method, frames) -> list[tuple[np.ndarray, np.ndarray | None]]:
-    from hwp_bench.renders import as_alpha, as_color
+    from hwp_bench.runner.renders import as_alpha, as_color
 
     out = []
     for frame in frames:
@@ -91,8 +91,8 @@ def check_method(
     echo: Callable[[str], None] = print,
 ) -> list[Check]:
     """Run the contract checks; returns them all (stops early only when nothing can follow)."""
-    from hwp_bench.api import uses_iteration_api
-    from hwp_bench.registry import get_method
+    from hwp_bench.methods.base import uses_iteration_api
+    from hwp_bench.methods.registry import get_method
 
     checks = _Checks(echo)
     state: dict[str, Any] = {}
@@ -172,8 +172,8 @@ def check_method(
 
         def rescore():
             from hwp_bench.metrics import get_protocol
-            from hwp_bench.renders import write_frame
-            from hwp_bench.runner import score_renders
+            from hwp_bench.runner.renders import write_frame
+            from hwp_bench.runner.scoring import score_renders
 
             proto = get_protocol(protocol)
             direct = {}

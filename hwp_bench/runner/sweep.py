@@ -143,7 +143,7 @@ def run_sweep(
         for m in methods
         for lv in levels
     ]
-    from hwp_bench.executors import run_local
+    from hwp_bench.runner.executors import run_local
 
     outcomes = run_local(jobs, cpus=cpus)
     psnr: dict[str, list[float | None]] = {m: [] for m in methods}

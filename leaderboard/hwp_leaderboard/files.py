@@ -29,7 +29,7 @@ SAMPLE_RE = re.compile(r"^capture\d{2}\.png$")
 SAMPLE_MAX_SIDE = 256
 
 
-class Storage:
+class FileStore:
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
         for sub in ("incoming", "archives", "samples"):

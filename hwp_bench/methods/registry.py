@@ -134,7 +134,7 @@ def discover() -> dict[str, MethodSpec]:
 
 
 def _validate(method_id: str, cls: type) -> Any:
-    from hwp_bench.api import MethodInfo
+    from hwp_bench.methods.contract import MethodInfo
 
     if not callable(getattr(cls, "method_info", None)):
         raise MethodUnavailable(f"{cls.__module__}.{cls.__qualname__} has no method_info()")
@@ -143,7 +143,9 @@ def _validate(method_id: str, cls: type) -> Any:
     except Exception as exc:
         raise MethodUnavailable(f"method_info() failed: {type(exc).__name__}: {exc}") from exc
     if not isinstance(info, MethodInfo):
-        raise MethodUnavailable("method_info() must return hwp_bench.api.MethodInfo")
+        raise MethodUnavailable(
+            "method_info() must return hwp_bench.api.MethodInfo (hwp_bench.methods.contract)"
+        )
     if info.id != method_id:
         raise MethodUnavailable(
             f"registered as {method_id!r} but method_info().id is {info.id!r}; make them equal"

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import copy
 import difflib
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from hwp_bench.io.canonical import canonical_hash
 
 #: Config key the runner fills with the job's seed; excluded from the config hash.
 SEED_KEY = "seed"
@@ -156,13 +157,8 @@ def resolve_config(
     return config
 
 
-def canonical_json(obj: Any) -> str:
-    """Sorted keys, no whitespace, tuples as lists: the form that is hashed."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False, default=str)
-
-
 def config_hash(config: Mapping[str, Any], *, extra: Mapping[str, Any] | None = None) -> str:
     """SHA-256 hex digest of the config without its seed (plus ``extra`` identity fields)."""
     body = {k: v for k, v in config.items() if k != SEED_KEY}
     payload = {"config": body, **(dict(extra) if extra else {})}
-    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+    return canonical_hash(payload)

@@ -22,7 +22,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from hwp_bench.runner import Job, prefetch, run_job
+from hwp_bench.runner.frames import prefetch
+from hwp_bench.runner.job import Job
+from hwp_bench.runner.run_job import run_job
 
 EXECUTORS = ("local", "ray", "inline")
 
@@ -167,7 +169,7 @@ def run_ray(
     """Run the jobs as Ray tasks; every task writes its files under ``job.out`` itself."""
     import ray
 
-    from hwp_bench.registry import ENV_VAR
+    from hwp_bench.methods.registry import ENV_VAR
 
     prefetch(jobs)
     env_vars = {k: os.environ[k] for k in (ENV_VAR, "HWP_HOME") if k in os.environ}

@@ -1,0 +1,94 @@
+"""Score a job's saved renders with its protocol and write the result file."""
+
+from __future__ import annotations
+
+import contextlib
+
+from hwp_bench.methods.config import SEED_KEY
+from hwp_bench.runner.job import dataset_id, dataset_revision
+
+
+def score_renders(
+    protocol, test_frames, renders_dir, metrics=None
+) -> tuple[dict[int, dict], str, str]:
+    """Score the saved renders (as a re-scorer would read them) against the frames.
+
+    Returns per-frame metrics keyed by frame index and the SHA-256 of predictions and ground
+    truth (:mod:`hwp_bench.results.hashing`).
+    """
+    from hwp_bench.results import hash_ground_truth, hash_predictions
+    from hwp_bench.runner.renders import read_frame
+
+    per_frame: dict[int, dict[str, float]] = {}
+    items = []
+    for frame in test_frames:
+        color, alpha = read_frame(renders_dir, frame.index)
+        scores = protocol.score_frame(color, alpha, frame, metrics=metrics)
+        per_frame[int(frame.index)] = {k: float(v) for k, v in scores.items()}
+        items.append((frame.index, color, alpha))
+    return per_frame, hash_predictions(items), hash_ground_truth(test_frames)
+
+
+def score_job(job, info, config, chash, test_frames, renders_dir, render_info, logger):
+    from hwp_bench.metrics import get_protocol
+    from hwp_bench.results import build_result, write_result
+
+    protocol = get_protocol(job.protocol)
+    per_frame, pred_sha, gt_sha = score_renders(protocol, test_frames, renders_dir, job.metrics)
+    fit = render_info.get("fit") or {}
+    timings = {"render_s_per_frame": render_info["render_seconds_per_frame"]}
+    if fit.get("fit_seconds") is not None:
+        timings["fit_s"] = fit["fit_seconds"]
+    method_config = {k: v for k, v in config.items() if k != SEED_KEY}
+    record = build_result(
+        dataset={
+            "id": dataset_id(job.dataset),
+            "revision": dataset_revision(job),
+            "config": job.capture,
+            "capture": job.capture,
+            "split": "test",
+            "hand_type": test_frames[0].hand_type,
+        },
+        method={
+            "id": info.id,
+            "name": info.name,
+            "version": info.version,
+            "implementation_status": info.implementation_status,
+            "preset": job.preset,
+            "overrides": list(job.overrides),
+            "config": method_config,
+        },
+        seed=job.seed,
+        protocol=protocol,
+        frames=per_frame,
+        predictions_sha256=pred_sha,
+        ground_truth_sha256=gt_sha,
+        frame_tags={int(f.index): list(f.tags or []) for f in test_frames},
+        frames_expected=len(test_frames),
+        timings=timings,
+        metrics=job.metrics,
+        peak_memory=_peak_memory(),
+        extra={
+            "run": job.run_name(),
+            "run_hash": chash,
+            "fit_iterations": fit.get("iterations"),
+            "resumed_from_step": fit.get("resumed_from_step"),
+            "diagnostics": render_info.get("diagnostics", {}),
+        },
+    )
+    write_result(job.result_path(), record)
+    logger.info("scored with %s: %s", job.protocol, record["means"])
+    return record
+
+
+def _peak_memory() -> dict[str, int]:
+    """Peak resident memory of this process (one job per process locally) and of the GPU."""
+    import resource
+
+    out = {"cpu_rss_bytes": int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024}
+    with contextlib.suppress(Exception):
+        import torch
+
+        if torch.cuda.is_available():
+            out["gpu_bytes"] = int(torch.cuda.max_memory_allocated())
+    return out
