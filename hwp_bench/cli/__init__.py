@@ -19,6 +19,7 @@ from hwp_bench.cli import data as _data
 from hwp_bench.cli import eval as _eval
 from hwp_bench.cli import hand as _hand
 from hwp_bench.cli import leaderboard as _leaderboard
+from hwp_bench.cli import protocol as _protocol
 from hwp_bench.cli import results as _results
 from hwp_bench.cli import run as _run
 from hwp_bench.cli import submit as _submit
@@ -40,6 +41,7 @@ app.command("run")(_run.run)
 app.command("methods")(_run.methods)
 app.command("test-method")(_run.test_method)
 app.command("eval")(_eval.eval_cmd)
+app.add_typer(_protocol.app, name="protocol", help="Evaluation protocols: list, validate.")
 app.command("synth-sweep")(_sweep.sweep_cmd)
 app.add_typer(_results.app, name="results", help="Result files: verify, tables, reports.")
 app.add_typer(_submit.app, name="submit", help="Leaderboard submissions: pack, check, upload.")

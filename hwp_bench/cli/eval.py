@@ -12,6 +12,8 @@ from pathlib import Path
 
 import typer
 
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
+
 
 def eval_cmd(
     pred_dir: Path = typer.Argument(
@@ -27,7 +29,9 @@ def eval_cmd(
         "", "--config", help="single | inter | all | captureNN (default: the captures in PRED_DIR)"
     ),
     split: str = typer.Option("test", "--split", help="Split to score against."),
-    protocol: str = typer.Option("hwp-v1", "--protocol", help="hwp-v1 | wildghand-paper"),
+    protocol: str = typer.Option(
+        DEFAULT_PROTOCOL, "--protocol", help="protocol id (see `hwp-bench protocol list`)"
+    ),
     method: str = typer.Option("external", "--method", help="Method id recorded in the results."),
     seed: int = typer.Option(0, "--seed", help="Seed recorded in the results."),
     out: Path | None = typer.Option(None, "--out", help="Folder for result JSON files."),

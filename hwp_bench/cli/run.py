@@ -12,6 +12,8 @@ from pathlib import Path
 
 import typer
 
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
+
 EXIT_FAILED_JOBS = 1
 EXIT_USAGE = 2
 
@@ -60,7 +62,9 @@ def run(
     ),
     out: str = typer.Option("runs", "--out", help="Output folder (runs, renders, logs, results)"),
     protocol: str = typer.Option(
-        "hwp-v1", "--protocol", help="Evaluation protocol: hwp-v1 | wildghand-paper"
+        DEFAULT_PROTOCOL,
+        "--protocol",
+        help="Evaluation protocol id (`hwp-bench protocol list` shows them, plugins included)",
     ),
     metrics: str = typer.Option(
         "", "--metrics", help="Comma-separated subset of the protocol's metrics (default: all)"
@@ -294,7 +298,7 @@ def test_method(
         8, "--train-frames", help="Train on this many frames (0: all)"
     ),
     test_frames: int = typer.Option(3, "--test-frames", help="Render this many test frames"),
-    protocol: str = typer.Option("hwp-v1", "--protocol"),
+    protocol: str = typer.Option(DEFAULT_PROTOCOL, "--protocol"),
     metrics: str = typer.Option("", "--metrics", help="Comma-separated subset of metrics"),
 ) -> None:
     """Check NAME against the method contract: fit, render, save, load, render again gives

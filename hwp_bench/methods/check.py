@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
+
 
 @dataclass
 class Check:
@@ -85,7 +87,7 @@ def check_method(
     iterations: int | None = 20,
     train_frames: int | None = 8,
     test_frames: int = 3,
-    protocol: str = "hwp-v1",
+    protocol: str = DEFAULT_PROTOCOL,
     metrics: Sequence[str] | None = None,
     seed: int = 0,
     echo: Callable[[str], None] = print,

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
+
 __all__ = [
     "EvaluationError",
     "PredictionFiles",
@@ -276,7 +278,7 @@ def evaluate_folder(
     pred_dir,
     frames: Sequence,
     *,
-    protocol="hwp-v1",
+    protocol=DEFAULT_PROTOCOL,
     dataset: Mapping[str, Any],
     method: Mapping[str, Any] | None = None,
     seed: int = 0,

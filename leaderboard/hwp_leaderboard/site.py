@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hwp_bench.io import atomic_write_json, atomic_write_text
-from hwp_bench.metrics.conventions import HIGHER_IS_BETTER, METRIC_ORDER
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL, HIGHER_IS_BETTER, METRIC_ORDER
 
 SPLIT_TITLES = {"single": "Single hand", "inter": "Interacting hands"}
 METRIC_LABEL = {"psnr": "PSNR", "ssim": "SSIM", "lpips": "LPIPS"}
@@ -132,7 +132,7 @@ def ranking_groups(rows: Sequence[dict]) -> list[tuple[str, str, list[dict]]]:
     out = []
     for (split, protocol), items in sorted(
         groups.items(),
-        key=lambda kv: (order.get(kv[0][0], 9), kv[0][0], kv[0][1] != "hwp-v1", kv[0][1]),
+        key=lambda kv: (order.get(kv[0][0], 9), kv[0][0], kv[0][1] != DEFAULT_PROTOCOL, kv[0][1]),
     ):
         items.sort(key=lambda r: (-r["scores"]["metrics"].get("psnr", float("-inf")), r["created"]))
         out.append((split, protocol, items))

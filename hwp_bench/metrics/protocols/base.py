@@ -1,0 +1,92 @@
+"""The Protocol base class: an id, its parameters, ``score_frame`` and the capture mean.
+
+A number is meaningless without the protocol that produced it (region, crop, SSIM window,
+quantisation all move PSNR by decibels), so every result file and table names its protocol id
+and stores its parameters (``params``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from hwp_bench.metrics.image import as_image_tensor, binarize_mask
+
+__all__ = ["MSE_FLOOR", "Protocol", "quantise_8bit"]
+
+# Identical images have infinite PSNR, which JSON cannot hold: MSE is floored at 1e-10 (100 dB).
+MSE_FLOOR = 1e-10
+
+
+class Protocol:
+    """Base class: an id, its parameters and ``score_frame``."""
+
+    id: str = ""
+    description: str = ""
+    metrics: tuple[str, ...] = ("psnr", "ssim", "lpips")
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Everything that determines the numbers (stored in every result file)."""
+        raise NotImplementedError
+
+    def score_frame(
+        self,
+        pred_color,
+        pred_alpha,
+        frame,
+        *,
+        metrics: tuple[str, ...] | None = None,
+        hand_vertices: np.ndarray | None = None,
+    ) -> dict[str, float]:
+        """Scores of one rendered frame against ``frame``'s ground truth."""
+        raise NotImplementedError
+
+    def capture_mean(self, values) -> float:
+        """The capture-level value of a metric from its per-frame values."""
+        vals = [float(v) for v in values]
+        if not vals:
+            raise ValueError("no per-frame values to average")
+        return float(math.fsum(vals) / len(vals))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "params": self.params}
+
+    def __repr__(self) -> str:
+        return f"<protocol {self.id}>"
+
+    # -- helpers shared by the protocols ------------------------------------------------------
+    @staticmethod
+    def _inputs(pred_color, frame) -> tuple[torch.Tensor, torch.Tensor]:
+        gt = as_image_tensor(frame.image, dtype=torch.float64)
+        pred = as_image_tensor(pred_color, dtype=torch.float64)
+        if pred.shape != gt.shape:
+            raise ValueError(
+                f"{frame.capture}/{frame.index:05d}: prediction is {tuple(pred.shape)}, "
+                f"ground truth is {tuple(gt.shape)}"
+            )
+        if not bool(torch.isfinite(pred).all()):
+            raise ValueError(f"{frame.capture}/{frame.index:05d}: prediction has NaN/inf pixels")
+        return pred.clamp(0.0, 1.0), gt
+
+    @staticmethod
+    def _gt_mask(frame) -> torch.Tensor:
+        if frame.mask is None:
+            raise ValueError(
+                f"{frame.capture}/{frame.index:05d}: the frame has no ground-truth hand mask, "
+                "which every protocol needs to define the scored region"
+            )
+        m = binarize_mask(frame.mask)
+        if m.shape != (frame.height, frame.width):
+            raise ValueError(f"mask shape {tuple(m.shape)} does not match the image")
+        if not bool(m.any()):
+            raise ValueError(f"{frame.capture}/{frame.index:05d}: the hand mask is empty")
+        return m
+
+
+def quantise_8bit(x: torch.Tensor) -> torch.Tensor:
+    """What saving a float render as an 8-bit PNG does: round to the nearest of 256 levels."""
+    return torch.round(x.clamp(0, 1) * 255.0) / 255.0
