@@ -1,4 +1,4 @@
-"""The Frame: one row of a dataset as a method sees it (DESIGN.md section 3).
+"""The Frame: one row of a dataset as a method sees it (docs/design.md, section 'Frame').
 
 Camera space is world space (extrinsics are identity), OpenCV convention: x right, y down,
 z forward. Hand parameters follow the MANO convention (pose 48 = 3 global + 45 finger

@@ -1,4 +1,6 @@
-"""Dataset folders: write and read the Parquet + dataset-card layout (DESIGN.md section 4).
+"""Dataset folders: write and read the Parquet + dataset-card layout.
+
+Design: docs/design.md, section 'Dataset layout and splits'; usage: docs/data.md.
 
 A dataset folder (the same on disk, on the Hub and after ``hwp-bench data export``)::
 

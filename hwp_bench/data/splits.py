@@ -1,4 +1,6 @@
-"""The split rule: contiguous 80/10/10 by frame order, per capture (DESIGN.md section 4).
+"""The split rule: contiguous 80/10/10 by frame order, per capture.
+
+Design: docs/design.md, section 'Dataset layout and splits'.
 
 train = [0, floor(0.8 N)), validation = [floor(0.8 N), floor(0.9 N)), test = [floor(0.9 N), N).
 The test clip is the last 10% of a capture and is never seen in training; validation sits

@@ -64,7 +64,7 @@ def _row(n, hand, action, device, frames, *perts) -> CaptureInfo:  # noqa: ANN00
     )
 
 
-# Paper Table II (DESIGN.md section 4).
+# Paper Table II (docs/design.md, section 'Dataset layout and splits').
 TABLE_II: tuple[CaptureInfo, ...] = (
     _row(0, "single", "grabbing blocks", "phone", 901, "hoi", "complex_pose"),
     _row(1, "single", "gestures", "phone", 742, "complex_pose", "blur"),

@@ -1,6 +1,7 @@
 """Convert the authors' HWP release into our layout (``hwp-bench data convert-upstream``).
 
-Upstream (Hub dataset ``XuanHuang0/WildGHand``, DESIGN.md section 4): one folder per capture
+Upstream (Hub dataset ``XuanHuang0/WildGHand``; docs/design.md, section 'Dataset layout and
+splits'): one folder per capture
 (``capture0_subsample3_single`` ... ``capture10_subsample3``) holding ``output.pkl`` (a list of
 per-frame dicts from the OmniHands estimator), the frames and SAM masks. For every frame we
 

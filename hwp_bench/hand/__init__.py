@@ -2,7 +2,7 @@
 
 ``load_hand_model(name="open", subdivision=0, *, dtype, device)`` returns a cached
 :class:`HandModel`; ``model(pose [B, 48], shape [B, 10], trans [B, 3], side)`` returns
-vertices and 21 joints. See README "Hand models" and DESIGN.md section 6.
+vertices and 21 joints. Guide: docs/hand.md; design: docs/design.md, section 'Hand models'.
 """
 
 from hwp_bench.hand.constants import (

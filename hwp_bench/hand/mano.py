@@ -5,7 +5,8 @@ MANO's licence forbids redistribution, so the files are never shipped: point ``H
 inside). The pickles are read with the restricted unpickler (:mod:`hwp_bench.hand.chumpy_stub`),
 never with chumpy or plain pickle.
 
-Conventions, as DESIGN.md asks (smplx's ``use_pca=False, flat_hand_mean=True``): the 45 finger
+Conventions (docs/design.md, section 'Hand models'; smplx's ``use_pca=False,
+flat_hand_mean=True``): the 45 finger
 values are plain axis-angle (no PCA) and zero is MANO's flat template hand (``hands_mean`` is
 not added). One difference from smplx: the model is re-centred so that the rest wrist joint is
 at the origin for every shape, making ``trans`` the wrist position (the toolkit's convention).

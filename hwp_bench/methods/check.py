@@ -1,6 +1,7 @@
 """``hwp-bench test-method``: check that a method keeps the contract of :mod:`hwp_bench.api`.
 
-The checks (DESIGN.md section 3), each reported pass/fail with what went wrong:
+The checks (docs/design.md, section 'Method contract'), each reported pass/fail with what went
+wrong:
 
 1. the method is registered, imports, and its ``method_info`` is valid;
 2. it trains on a few frames (the iteration API capped at ``iterations`` steps, or ``fit``);

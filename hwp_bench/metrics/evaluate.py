@@ -1,6 +1,7 @@
 """Scoring rendered frames against ground truth: in memory (runner) or from a folder (evaluator).
 
-Folder layout (HELPERS.md, shared with the runner and the leaderboard):
+Folder layout (docs/runner.md, section 'Render files'; shared with the runner and the
+leaderboard):
 ``<dir>/<capture>/<index:05d>.npy`` (float32 HxWx3 in [0, 1], preferred: no quantisation),
 ``.exr`` (float, needs the optional ``openexr`` package) and/or ``.png`` (8-bit RGB); optional
 silhouette ``<index:05d>.alpha.npy`` (float32 HxW), ``.alpha.exr`` or ``.alpha.png``. When a

@@ -14,7 +14,8 @@ SSIM follows scikit-image's ``structural_similarity`` exactly (filter the whole 
 'valid' region where the window lies inside the image, average the SSIM map, then average the
 channels), with two window kinds:
 
-* ``"gaussian"`` (DESIGN.md section 7, protocol ``hwp-v1``): 11x11 Gaussian, sigma 1.5
+* ``"gaussian"`` (docs/design.md, section 'Metrics and protocols'; protocol ``hwp-v1``):
+  11x11 Gaussian, sigma 1.5
   (scipy's ``truncate=3.5``), population covariance;
 * ``"uniform"`` (scikit-image 0.19's defaults, protocol ``wildghand-paper``): 7x7 box filter,
   sample covariance ``N / (N - 1)``.

@@ -1,6 +1,6 @@
 """From result files to table cells: capture means, group values, seeds, CIs, paired tests.
 
-The rules (DESIGN.md, issue 6), and why:
+The rules (docs/design.md, section 'Results and tables'), and why:
 
 * **Capture value** = the protocol's capture mean of the per-frame values (``wildghand-paper``
   rounds it to 3 decimals, as the authors' evaluator did). Captures, not frames, are the unit:

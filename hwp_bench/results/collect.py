@@ -1,6 +1,7 @@
 """Read a folder of result files into flat records that tables and reports are computed from.
 
-Tables are computed from result files only (DESIGN.md section 3). A record is one file: which
+Tables are computed from result files only (docs/design.md, section 'Result file').
+A record is one file: which
 method (and which ablation variant of it), which dataset, capture, seed and protocol, and its
 per-capture means. Files that are not hwp-bench results are reported, never silently used.
 """

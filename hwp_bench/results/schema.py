@@ -1,4 +1,6 @@
-"""Result files: one JSON per (method, preset, dataset, capture, seed) (DESIGN.md section 3).
+"""Result files: one JSON per (method, preset, dataset, capture, seed).
+
+Design: docs/design.md, section 'Result file'.
 
 Tables are computed from these files only, so a file must say everything that determines its
 numbers and must be checkable:

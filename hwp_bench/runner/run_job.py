@@ -11,7 +11,7 @@ preset, dataset, seed and the config hash::
     renders/<capture>/<index:05d>.npy|.png|.alpha.npy
     status/<capture>.renders.json              the render folder is complete (timings, digest)
     status/<capture>.failed.json               the last failure, with its traceback
-    results/<capture>.<protocol>.json          the result file (DESIGN.md section 3)
+    results/<capture>.<protocol>.json          the result file (docs/design.md: 'Result file')
 
 Idempotence falls out of that layout: a job whose result file exists is skipped; one whose
 renders are complete is only re-scored (a new protocol costs no fitting); one whose final

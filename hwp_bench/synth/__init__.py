@@ -1,4 +1,4 @@
-"""HWP-Synth: the procedurally rendered stand-in for HWP (DESIGN.md section 5).
+"""HWP-Synth: the procedurally rendered stand-in for HWP (docs/design.md, section 'HWP-Synth').
 
 ``ensure_synth(preset="quick", seed=0, clean=False) -> Path`` returns the dataset folder under
 ``hwp_bench.paths.datasets_dir()`` (``hwp-synth-quick-s0-v<N>``, clean twin

@@ -1,6 +1,7 @@
 """Cameras of HWP-Synth: HWP's intrinsics and the device motion of Table II.
 
-Intrinsics follow HWP (DESIGN.md section 4): focal = 5000/256 * max(H, W), principal point at
+Intrinsics follow HWP (docs/design.md, section 'Dataset layout and splits'):
+focal = 5000/256 * max(H, W), principal point at
 the image centre, so a method tuned on HWP-Synth sees the same (nearly orthographic) geometry as
 on the real dataset. Extrinsics are identity: the camera never moves in the data. A handheld
 phone's motion is applied to the world instead: every frame, the whole scene (hands, objects,

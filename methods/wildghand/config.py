@@ -26,7 +26,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "hand_model": "open",  # "open" (licence-free) or "mano" (needs HWP_MANO_DIR)
     "subdivision": 0,  # one Gaussian per vertex of the subdivided hand
     "train_resolution": 128,  # frames larger than this are downscaled for training
-    "init_log_scale": -5.0,  # initial scale exp(-5) (Sec. III / DESIGN 8)
+    "init_log_scale": -5.0,  # initial scale exp(-5) (paper Sec. III)
     "max_log_scale": -4.0,  # scales capped at exp(-4) = 18 mm (see gaussians.py)
     "init_opacity": 0.1,
     "xyz_step": 0.001,  # metres per unit of the pre-activation position offset p_g

@@ -4,7 +4,7 @@ Perturbations are modelled as per-frame additive biases of the Gaussian attribut
 ``g~ = g + delta_g`` (Eq. 1), with ``delta_g_l = omega_l * varphi([z_l, g_l])`` and
 ``omega_l = 2 sigmoid(psi(z_l)) - 1`` (Eq. 4), ``z_l = phi(gamma(l / L))`` (Eqs. 2-3).
 
-Facts from DESIGN.md section 8 (paper and authors' code):
+Facts from the paper and the authors' code (docs/design.md, section 'WildGHand'):
 
 * gamma has K = 9, i.e. 21 dims ([t, sin, cos] for k = 0..9);
 * phi is Linear(21, 256) - SiLU - Linear(256, 256) (z_l is its output);

@@ -8,7 +8,9 @@ import torch
 
 
 def temporal_encoding(t: torch.Tensor, num_freqs: int = 9) -> torch.Tensor:
-    """gamma(t) = [t, sin(2^k pi t), cos(2^k pi t)] for k = 0..K (Eq. 3; DESIGN 8).
+    """gamma(t) = [t, sin(2^k pi t), cos(2^k pi t)] for k = 0..K (Eq. 3).
+
+    Design: docs/design.md, section 'WildGHand'.
 
     ``t`` is the normalised frame time ``l / L`` with shape ``[B]``; the result is
     ``[B, 1 + 2 (K + 1)]``, 21 dims for K = 9. The raw ``t`` is kept (as the authors' code

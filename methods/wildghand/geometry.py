@@ -11,7 +11,8 @@ model's skinning weights:
 * an orthonormalised ``A_v`` as a quaternion, to carry each Gaussian's own rotation and its
   position offset p_g (head i, predicted in the hand's canonical frame) with the hand.
 
-The left hand is the mirrored right hand with mirrored pose (DESIGN.md section 4/6); mirroring
+The left hand is the mirrored right hand with mirrored pose (docs/design.md, section
+'Hand models'); mirroring
 conjugates every joint rotation by M = diag(-1, 1, 1) twice, so the same formula holds in the
 left hand's own coordinates (tested against the hand model's vertices).
 """

@@ -1,13 +1,30 @@
-"""WildGHand's objective (paper Eqs. (7)-(9); weights from DESIGN.md section 8).
+"""WildGHand's whole training objective: named terms, each with its weight's config key.
 
-    L = w_rec * mean(W * |I - I_l|)                   W-weighted L1 (x100), W from PAO
-      + w_perceptual * LPIPS(I, I_l')                  on pixels PAO keeps (W > 0)
-      + w_silhouette * mean(|alpha - mask|)            rendered alpha vs the frame's hand mask
-      + w_opacity * mean((o - 1)^2) + w_shadow * mean((xi - 1)^2)
-      + w_bias * mean(|delta_g|)                       DPD bias magnitude
-      + w_lap * (Lap(offsets) + Lap(log-scales) + Lap(colours))
-      - w_pao * mean(W)                                keeps PAO from zeroing every weight
-      + w_cross * mean(|T_left - T_right|)             interacting hands only (Eq. 9)
+Paper Eqs. (7)-(9); the weights are ``w_<name>`` keys of ``config.py`` (docs/design.md,
+section 'WildGHand'). Per training frame, with W the PAO weight map (all ones when
+``pao=off``), I the render and I_l the frame's target (blacked out off the hand mask):
+
+    name         weight key     value
+    rec          w_rec          mean(W * |I - I_l|)              W-weighted L1 (w_rec = 100)
+    perceptual   w_perceptual   LPIPS(I, I_l')                   I_l' = I_l where W > 0, else I
+    silhouette   w_silhouette   mean(|alpha - mask| * [W > 0])   rendered alpha vs the hand mask
+    opacity      w_opacity      mean((o - 1)^2)                  opacities towards 1
+    shadow       w_shadow       mean((xi - 1)^2)                 shadow coefficients towards 1
+    bias         w_bias         mean(|delta_g|)                  DPD bias magnitude (dpd only)
+    lap          w_lap          Lap(log-scales) + Lap(albedo) + Lap(offsets / clamp range)
+    pao          w_pao          -mean(W)                         keeps PAO from zeroing W (full)
+
+and once per step (not per frame):
+
+    cross        w_cross        mean(|T_left - T_right|)         two hands only (Eq. 9)
+
+The frame loss is ``sum_k weight_k * value_k`` over the terms that apply to the frame (a term
+returns ``None`` where it does not: no mask, DPD off, a zero weight that skips work); the step
+loss is the mean frame loss of the batch plus the step terms. ``WildGHand`` evaluates
+:data:`OBJECTIVE` and logs every term's unweighted value under its name; baselines add terms
+through ``hooks.TrainingHooks.frame_loss_terms``. Changing a loss = changing a term function
+here (or its weight in ``config.py``); adding one = a new :class:`LossTerm` in
+:data:`OBJECTIVE` and its ``w_`` key in ``config.py``.
 
 Perceptual term: LPIPS (AlexNet) from ``hwp_bench.metrics`` (our torchvision-free port,
 frozen weights). Where its weights cannot be had (no registry access), D-SSIM
@@ -20,9 +37,14 @@ perceptual and silhouette terms do not re-introduce what PAO removed.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch.nn import functional as F
+
+from wildghand.geometry import laplacian_loss
 
 
 def dssim(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -22,7 +22,7 @@ PAPER_FRAMES = [901, 742, 828, 1086, 1662, 1216, 1524, 1360, 1444, 1533, 1525]
 
 
 def _reference_split(i: int, n: int) -> str:
-    """The rule as written in DESIGN.md, with floats (obviously correct for these sizes)."""
+    """The rule as written in docs/design.md, with floats (obviously correct for these sizes)."""
     if i < math.floor(0.8 * n + 1e-9):
         return "train"
     if i < math.floor(0.9 * n + 1e-9):
@@ -69,7 +69,8 @@ def test_table_ii_facts():
 
 
 def test_table_v_groups_reproduce_the_paper():
-    # Groups as printed for Table V (DESIGN.md section 4), by capture number.
+    # Groups as printed for Table V (docs/design.md, section 'Dataset layout and splits'),
+    # by capture number.
     paper = {
         "hoi": {4, 5, 6, 8, 9, 10},
         "complex_pose": {6, 7, 8, 9, 10},

@@ -1,4 +1,4 @@
-"""The upstream converter on a fake upstream release built here with every DESIGN.md field."""
+"""The upstream converter on a fake upstream release built here with every upstream field."""
 
 from __future__ import annotations
 
