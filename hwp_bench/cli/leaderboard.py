@@ -102,13 +102,31 @@ def worker(
     storage: Path = STORAGE_OPT,
     db: str = DB_OPT,
     once: bool = typer.Option(False, "--once", help="Score what is queued, then exit."),
+    lease_s: float = typer.Option(
+        120.0, "--lease-s", help="Claim lease; a dead scorer's work returns after it."
+    ),
+    poll_s: float = typer.Option(2.0, "--poll-s", help="Queue polling interval."),
+    frame_delay_s: float = typer.Option(
+        0.0, "--frame-delay-s", help="Pause per scored frame (CPU share)."
+    ),
 ) -> None:
     """Run a scoring worker against the same storage and database as the server."""
+    import logging
+
     from hwp_leaderboard.groundtruth import DatasetGroundTruth
     from hwp_leaderboard.worker import Worker
 
+    # One line per claimed, scored or failed submission on stderr (ids and reasons, no data).
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     st, store = _open(storage, db)
-    w = Worker(store, st, DatasetGroundTruth(dataset, dataset_id=dataset_id))
+    w = Worker(
+        store,
+        st,
+        DatasetGroundTruth(dataset, dataset_id=dataset_id),
+        lease_s=lease_s,
+        poll_s=poll_s,
+        frame_delay_s=frame_delay_s,
+    )
     if once:
         typer.echo(f"scored {w.drain(timeout=24 * 3600)} submission(s)")
     else:

@@ -1,11 +1,18 @@
-"""Shared fixtures for the leaderboard tests: a tiny hidden test set, runs, a live server."""
+"""Shared fixtures for the leaderboard tests: a tiny hidden test set, runs, a live server, and
+the two database backends (``db_url`` runs a test on SQLite and on PostgreSQL)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import subprocess
+import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import pytest
@@ -271,6 +278,8 @@ def lb():
         LiveServer=LiveServer,
         reference_psnr_scorer=reference_psnr_scorer,
         free_port=free_port,
+        database_dump=database_dump,
+        table_columns=table_columns,
     )
 
 
@@ -328,3 +337,101 @@ def dataset_dir(tmp_path_factory):
         )
     writer.finalize()
     return root
+
+
+# -- database backends -------------------------------------------------------------------------
+# CI (.ci/run) starts one throwaway PostgreSQL server and exports its URL here; without it the
+# session starts its own with the same script, so local runs and CI run the same tests.
+POSTGRES_URL_ENV = "HWP_TEST_POSTGRES_URL"
+PG_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "ci_postgres.sh"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The URL of a PostgreSQL server to create test databases on (skips, saying why, if none)."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("PostgreSQL tests need psycopg: pip install 'hwp-bench[postgres]'")
+    url = os.environ.get(POSTGRES_URL_ENV)
+    if url:
+        yield url
+        return
+    if shutil.which("bash") is None:
+        pytest.skip("no bash to run scripts/ci_postgres.sh")
+    # Short path: the server's unix socket lives in it (socket paths are limited to ~100 bytes).
+    tmp = tempfile.mkdtemp(prefix="hwp-pg-")
+    proc = subprocess.run(
+        ["bash", str(PG_SCRIPT), "start", tmp], capture_output=True, text=True, timeout=120
+    )
+    if proc.returncode != 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        pytest.skip(
+            f"no PostgreSQL server (set {POSTGRES_URL_ENV}, or install it: "
+            f"bash scripts/ci_postgres.sh install): {proc.stderr.strip()[-300:]}"
+        )
+    try:
+        yield proc.stdout.strip()
+    finally:
+        subprocess.run(["bash", str(PG_SCRIPT), "stop", tmp], capture_output=True, timeout=120)
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A fresh, empty database on the test server, dropped afterwards."""
+    import psycopg
+
+    name = f"hwp_test_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_database(postgres_server, name)
+    finally:
+        with psycopg.connect(postgres_server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request, tmp_path):
+    """A database URL for a test that must pass on both backends."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'db' / 'leaderboard.sqlite3'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def database_dump(url: str) -> bytes:
+    """Every byte the database holds for the leaderboard's tables (to look for secrets in)."""
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///") :])
+        return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    import psycopg
+
+    out = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        for table in ("teams", "tokens", "submissions"):
+            for row in conn.execute(f"SELECT * FROM {table}").fetchall():
+                out.append(repr(row).encode())
+    return b"\n".join(out)
+
+
+def table_columns(url: str, table: str) -> list[str]:
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        con = sqlite3.connect(url[len("sqlite:///") :])
+        try:
+            return [r[1] for r in con.execute(f"PRAGMA table_info({table})")]
+        finally:
+            con.close()
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s", (table,)
+        ).fetchall()
+    return [r[0] for r in rows]

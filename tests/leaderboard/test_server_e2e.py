@@ -28,16 +28,17 @@ def _wait_status(client, sid, token, want=("done", "failed"), timeout=30.0):  # 
 
 
 @pytest.fixture
-def server(tmp_path, ground_truth, lb):
+def server(tmp_path, ground_truth, lb, db_url):  # every test here: on SQLite and on PostgreSQL
     settings = Settings(
         storage=tmp_path / "srv",
+        database_url=db_url,
         quota_per_day=4,
         poll_s=0.2,
         lease_s=10,
         limits=Limits(max_upload_bytes=4 * 1024 * 1024),
         allowed_protocols=("hwp-v1",),
     )
-    store = Store(f"sqlite:///{tmp_path / 'srv' / 'leaderboard.sqlite3'}")
+    store = Store(db_url)
     store.create_team("alpha")
     store.create_team("beta")
     tokens = {"alpha": store.create_token("alpha"), "beta": store.create_token("beta")}
