@@ -19,6 +19,7 @@ from hwp_bench.hand.data import HandData
 from hwp_bench.hand.loader import MODEL_NAMES, hand_data, load_hand_model
 from hwp_bench.hand.model import HandModel, HandOutput
 from hwp_bench.hand.rotation import axis_angle_to_matrix
+from hwp_bench.hand.transl import trans_to_transl, transl_to_trans
 
 __all__ = [
     "ALL_JOINT_NAMES",
@@ -36,4 +37,6 @@ __all__ = [
     "axis_angle_to_matrix",
     "hand_data",
     "load_hand_model",
+    "trans_to_transl",
+    "transl_to_trans",
 ]

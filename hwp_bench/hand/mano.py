@@ -5,13 +5,20 @@ MANO's licence forbids redistribution, so the files are never shipped: point ``H
 inside). The pickles are read with the restricted unpickler (:mod:`hwp_bench.hand.chumpy_stub`),
 never with chumpy or plain pickle.
 
-Conventions (docs/design.md, section 'Hand models'; smplx's ``use_pca=False,
-flat_hand_mean=True``): the 45 finger
-values are plain axis-angle (no PCA) and zero is MANO's flat template hand (``hands_mean`` is
-not added). One difference from smplx: the model is re-centred so that the rest wrist joint is
-at the origin for every shape, making ``trans`` the wrist position (the toolkit's convention).
+Conventions (docs/design.md, section 'Hand models') are smplx's ``MANO(use_pca=False,
+flat_hand_mean=True)``: the 45 finger values are plain axis-angle (no PCA) and zero is MANO's
+flat template hand (``hands_mean`` is not added). Vertices and the 21 joints equal smplx's (tested
+to 1e-5 m in ``tests/hand/test_smplx_parity.py``, see docs/hand_mano.md) with one documented
+difference: the model is re-centred so that the rest wrist joint is at the origin for every
+shape, making ``trans`` the wrist position (the toolkit's convention) where smplx's ``transl``
+moves MANO's native origin. The rest wrist in that native frame is kept in ``HandData.meta``
+(``native_wrist``, ``native_wrist_shapedirs``), and :mod:`hwp_bench.hand.transl` converts
+between the two. The 5 fingertips appended after the 16 joints are smplx's
+``VERTEX_IDS["mano"]`` vertices, in its order (thumb, index, middle, ring, pinky).
+
 MANO's left pickle has the x components of its shape directions with the wrong sign (a known
-defect of the release); they are corrected here so that left and right shapes mirror.
+defect of the release, smplx issue 48); :func:`fix_left_shapedirs` corrects it here, the same
+correction the WildGHand authors apply to their smplx left layer, so left and right shapes mirror.
 MANO ships no UV map: a two-chart planar map (palm side and back side, split by face normal,
 seam-exact per corner) is generated so texturing code works; bring a real atlas for quality.
 """
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,8 +38,10 @@ from hwp_bench.io import safe_load_pickle
 
 ENV = "HWP_MANO_DIR"
 FILES = {"right": "MANO_RIGHT.pkl", "left": "MANO_LEFT.pkl"}
-# MANO's fingertip vertices (thumb, index, middle, ring, pinky), as used by smplx and others.
-MANO_TIPS = (745, 317, 444, 556, 673)
+# MANO's fingertip vertices (thumb, index, middle, ring, pinky): smplx's VERTEX_IDS["mano"]
+# (smplx 0.1.28), which HaMeR-style estimators append as joints 16-20. Some other tools (manopth
+# demos, FreiHAND-style regressors) use 745, 317, 444, 556, 673, a neighbouring vertex each.
+MANO_TIPS = (744, 320, 443, 554, 671)
 REQUIRED = ("v_template", "f", "weights", "posedirs", "shapedirs", "J_regressor", "kintree_table")
 MAX_BYTES = 256 * 1024**2
 
@@ -117,6 +127,8 @@ def mano_hand_data(arrays: dict[str, np.ndarray], side: str, name: str = "mano")
         raise ValueError(f"not a MANO model: {'; '.join(problems)}")
     j = jreg @ v
     jdirs = np.einsum("jv,vcs->jcs", jreg, shapedirs)
+    # The rest wrist in MANO's native frame (where smplx's transl applies), linear in shape.
+    native = {"native_wrist": j[0].copy(), "native_wrist_shapedirs": jdirs[0].copy()}
     # Re-centre: the rest wrist joint at the origin for every shape.
     v = v - j[0]
     shapedirs = shapedirs - jdirs[0][None]
@@ -141,8 +153,26 @@ def mano_hand_data(arrays: dict[str, np.ndarray], side: str, name: str = "mano")
         uv_faces=uv_faces,
         vertex_uvs=vertex_uvs,
         posedirs=posedirs,
-        meta={"source": "MANO", "uv": "generated planar two-chart map"},
+        meta={"source": "MANO", "uv": "generated planar two-chart map", **native},
     )
+
+
+def fix_left_shapedirs(left: Any, right: Any) -> tuple[Any, bool]:
+    """``left``'s shape directions [V, 3, K] with the release's x sign error corrected.
+
+    In the released ``MANO_LEFT.pkl`` the x components of ``shapedirs`` equal the right
+    hand's instead of being their mirror image (smplx issue 48). Which of the two the left
+    array is closer to decides; returns ``(fixed, changed)``. Works on numpy arrays and torch
+    tensors alike (pass smplx's ``left.shapedirs`` and ``right.shapedirs`` to fix an smplx
+    left layer the way the WildGHand authors and this toolkit do).
+    """
+    same = abs(left[:, 0] - right[:, 0]).sum()
+    mirrored = abs(left[:, 0] + right[:, 0]).sum()
+    if not same < mirrored:
+        return left, False
+    fixed = left.clone() if hasattr(left, "clone") else np.array(left, copy=True)
+    fixed[:, 0] *= -1
+    return fixed, True
 
 
 def load_mano(side: str, mano_dir: str | os.PathLike | None = None) -> HandData:
@@ -150,14 +180,10 @@ def load_mano(side: str, mano_dir: str | os.PathLike | None = None) -> HandData:
     data = mano_hand_data(read_mano_pickle(find_mano_file(side, mano_dir)), side)
     if side == "left":
         right = mano_hand_data(read_mano_pickle(find_mano_file("right", mano_dir)), "right")
-        # The released left model's shape directions have x of the wrong sign: there the x
-        # components agree with the right hand's instead of being mirrored.
-        same = np.abs(data.shapedirs[:, 0] - right.shapedirs[:, 0]).sum()
-        mirrored = np.abs(data.shapedirs[:, 0] + right.shapedirs[:, 0]).sum()
-        if same < mirrored:
-            sd = data.shapedirs.copy()
-            sd[:, 0] *= -1
-            jd = data.j_shapedirs.copy()
-            jd[:, 0] *= -1
-            data = data.replace(shapedirs=sd, j_shapedirs=jd)
+        sd, changed = fix_left_shapedirs(data.shapedirs, right.shapedirs)
+        if changed:
+            flip = np.array([-1.0, 1.0, 1.0])[:, None]
+            meta = dict(data.meta, left_shapedirs_fixed=True)
+            meta["native_wrist_shapedirs"] = meta["native_wrist_shapedirs"] * flip
+            data = data.replace(shapedirs=sd, j_shapedirs=data.j_shapedirs * flip, meta=meta)
     return data
