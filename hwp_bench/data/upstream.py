@@ -13,11 +13,15 @@ per-frame dicts from the OmniHands estimator), the frames and SAM masks. For eve
    ``f' = f r``, ``c' = (c - x0) r`` (continuous pixel coordinates, the convention PIL's
    resampling uses);
 3. keep pose and shape as given (``mano_pose_*`` 48 axis-angle, ``mano_shape_*`` 10) and make
-   ``trans`` the wrist position in camera space (the toolkit's convention): ``cam_aligned_*`` is
-   relative to the estimator's MANO origin, not the wrist, so with a hand model of the same
-   topology (MANO via ``HWP_MANO_DIR``) the translation is fitted to ``verts3d_world_*``
-   (:func:`wrist_translation`, exact when the vertices match the parameters). Without MANO,
-   ``cam_aligned`` is kept and every capture's report says so.
+   ``trans`` the wrist position in camera space (the toolkit's convention). ``cam_aligned_*`` is
+   a translation added to the estimator's MANO output ``verts3d_world_*`` (the authors' loader
+   forms camera-space vertices as ``verts3d_world + cam_aligned``), so with a hand model of the
+   same topology (MANO via ``HWP_MANO_DIR``) ``trans = cam_aligned + `` the wrist of the
+   ``verts3d_world`` frame, found by :func:`hwp_bench.hand.transl.fit_trans` (exact when the
+   vertices match the parameters, whatever origin the estimator used). Without those vertices
+   ``cam_aligned`` is taken as smplx's ``transl``
+   (:func:`hwp_bench.hand.transl.transl_to_trans`). Without MANO, ``cam_aligned`` is kept and
+   every capture's report says so.
 
 ``output.pkl`` is untrusted: it is read with :func:`hwp_bench.io.safe_load_pickle` (numpy
 arrays, dicts, lists, scalars only; size-limited); a pickle that asks for anything else is
@@ -284,28 +288,20 @@ def _resolve_hand_model(hand_model: Any) -> tuple[Any, str | None]:
 
 
 def wrist_translation(model: Any, side: str, hand: HandParams, verts: np.ndarray):
-    """Least-squares ``trans`` (wrist position) placing ``model``'s hand on ``verts``.
+    """The wrist of the ``verts`` frame: :func:`hwp_bench.hand.transl.fit_trans`."""
+    from hwp_bench.hand.transl import fit_trans
 
-    Upstream's ``cam_aligned`` is the translation of the estimator's MANO layer, whose origin
-    is not the wrist; ``verts3d_world`` are the posed vertices in camera space, so the
-    translation that maps our wrist-centred model (same pose and shape) onto them is the
-    mean residual. Returns ``(trans, rms)`` or None when the vertex counts differ.
-    """
-    import torch
+    return fit_trans(model, side, hand.pose, hand.shape, verts)
 
-    with torch.no_grad():
-        out = model(
-            torch.as_tensor(hand.pose[None], dtype=torch.float64),
-            torch.as_tensor(hand.shape[None], dtype=torch.float64),
-            torch.zeros(1, 3, dtype=torch.float64),
-            side=side,
-        )
-    v0 = out.vertices[0].double().numpy()
-    if v0.shape != verts.shape:
+
+def _from_transl(model: Any, side: str, hp: HandParams) -> np.ndarray | None:
+    """``cam_aligned`` read as smplx's ``transl`` (MANO only; None for other models)."""
+    from hwp_bench.hand.transl import transl_to_trans
+
+    try:
+        return transl_to_trans(hp.trans, hp.shape, side, model=model)
+    except (ValueError, AttributeError):
         return None
-    trans = (verts - v0).mean(axis=0)
-    rms = float(np.sqrt(((verts - v0 - trans) ** 2).sum(axis=1).mean()))
-    return trans, rms
 
 
 def _recentre(model: Any, side: str, hp: HandParams, entry: dict) -> tuple[HandParams, str | None]:
@@ -315,18 +311,23 @@ def _recentre(model: Any, side: str, hp: HandParams, entry: dict) -> tuple[HandP
     except (TypeError, ValueError):
         verts = None
     if raw is None or verts is None or not np.all(np.isfinite(verts)):
-        return hp, f"{side} trans is cam_aligned (verts3d_world_{side} missing or invalid)"
-    fit = wrist_translation(model, side, hp, verts)
+        why = f"verts3d_world_{side} missing or invalid"
+        fit = None
+    else:
+        why = f"verts3d_world_{side} has {len(verts)} vertices, the hand model another count"
+        fit = wrist_translation(model, side, hp, verts)
     if fit is None:
-        return hp, (
-            f"{side} trans is cam_aligned (verts3d_world_{side} has {len(verts)} vertices, "
-            "the hand model another count)"
+        mapped = _from_transl(model, side, hp)
+        if mapped is None:
+            return hp, f"{side} trans is cam_aligned ({why})"
+        return HandParams(hp.pose, hp.shape, mapped), (
+            f"{side} trans from cam_aligned read as smplx's transl ({why})"
         )
-    trans, rms = fit
+    wrist, rms = fit
     note = None
     if rms > FIT_TOLERANCE_M:
         note = f"{side} verts3d_world fits the pose/shape only to {rms * 1000:.1f} mm RMS"
-    return HandParams(hp.pose, hp.shape, trans), note
+    return HandParams(hp.pose, hp.shape, hp.trans + wrist), note
 
 
 # ----------------------------------------------------------------------- converting

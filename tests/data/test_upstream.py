@@ -208,6 +208,7 @@ def test_convert_upstream_command(upstream, tmp_path):
 def test_translations_recentred_on_the_wrist_from_verts(tmp_path):
     """cam_aligned uses another origin; verts3d_world pins the wrist position exactly.
 
+    As in the authors' loader, camera-space vertices are ``verts3d_world + cam_aligned``.
     The open hand stands in for MANO (same interface; the fake upstream is built with it).
     """
     import torch
@@ -237,13 +238,14 @@ def test_translations_recentred_on_the_wrist_from_verts(tmp_path):
             )
         if i == 9:
             v = v + rng.normal(0, 0.01, v.shape)  # verts that do not match the parameters
+        cam = wrist - [0.09, 0.005, 0.006]  # another origin
         entries.append(
             {
                 "img_path": f"{i}.png",
                 "mano_pose_right": pose[None],
                 "mano_shape_right": shape[None],
-                "cam_aligned_right": (wrist - [0.09, 0.005, 0.006])[None],  # another origin
-                "verts3d_world_right": v[None],
+                "cam_aligned_right": cam[None],
+                "verts3d_world_right": (v - cam)[None],
                 "bbox_inter": np.array([8, 8, 56, 56]),
                 "scaled_focal_length": 1250.0,
             }

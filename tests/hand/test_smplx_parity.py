@@ -293,3 +293,54 @@ def test_hand_info_prints_smplx_joint_positions(mano_dir, monkeypatch, side):
         _, joints = smplx_joints21(layer, torch.zeros(1, 48, dtype=torch.float64), betas, transl)
     np.testing.assert_allclose(np.array(list(printed.values())), joints[0].numpy(), atol=TOL)
     assert abs(joints[0, 0]).max() < 1e-6  # the wrist at the origin: trans = 0
+
+
+# ----------------------------------------------------------------------------- converter
+
+
+def test_upstream_converter_places_smplx_hands_by_their_wrist(mano_dir, tmp_path):
+    """HWP's cam_aligned is the translation added to the estimator's (smplx) MANO output."""
+    from PIL import Image
+
+    from hwp_bench.data.loading import load_frames
+    from hwp_bench.data.upstream import convert_upstream
+
+    model = load_hand_model("mano", mano_dir=mano_dir, dtype=torch.float64)
+    layer = smplx_layer(mano_dir, "right", torch.float64)
+    pose, shape, _ = _inputs(torch.float64, seed=6, b=10)
+    transl = torch.tensor([[0.01 * i, -0.02, 0.6] for i in range(10)], dtype=torch.float64)
+    with torch.no_grad():
+        verts = smplx_joints21(layer, pose, shape, torch.zeros_like(transl))[0].numpy()
+        wrists = smplx_joints21(layer, pose, shape, transl)[1][:, 0].numpy()
+    cap = tmp_path / "up" / "capture2_subsample3_single"
+    cap.mkdir(parents=True)
+    entries = []
+    for i in range(10):
+        Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(cap / f"{i}.png")
+        e = {
+            "img_path": f"/somewhere/{i}.png",
+            "mano_pose_right": pose[i : i + 1].numpy(),
+            "mano_shape_right": shape[i : i + 1].numpy(),
+            "cam_aligned_right": transl[i : i + 1].numpy(),
+            "bbox_inter": np.array([8.0, 8.0, 56.0, 56.0]),
+            "scaled_focal_length": 1250.0,
+        }
+        if i < 5:  # the others have no vertices: cam_aligned is read as smplx's transl
+            e["verts3d_world_right"] = verts[i : i + 1]
+        entries.append(e)
+    with open(cap / "output.pkl", "wb") as fh:
+        pickle.dump(entries, fh)
+    report = convert_upstream(
+        tmp_path / "up", tmp_path / "out", size=16, progress=False, hand_model=model
+    )
+    frames = [
+        f
+        for s in ("train", "validation", "test")
+        for f in load_frames(tmp_path / "out", "capture02", s)
+    ]
+    assert [f.index for f in frames] == list(range(10))
+    got = np.stack([f.hands["right"].trans for f in frames])
+    np.testing.assert_allclose(got, wrists, atol=TOL)
+    notes = {f.index: f.problems for f in report.captures[0].frames}
+    assert all(any("read as smplx's transl" in p for p in notes[i]) for i in range(5, 10)), notes
+    assert not any("transl" in p or "fits" in p for i in range(5) for p in notes.get(i, []))
