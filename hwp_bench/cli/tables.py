@@ -25,19 +25,19 @@ def table_cmd(
 ) -> None:
     """Build paper Table TABLE from result files, beside the paper's numbers."""
     from hwp_bench.io import atomic_write_text
-    from hwp_bench.results.collect import collect
+    from hwp_bench.results.collect import InvalidResultsError, collect_results
     from hwp_bench.results.tables import TableError, make_table
 
     try:
-        records, skipped = collect(results)
+        # Every file is verified first (types, means from per-frame values, integrity hash):
+        # one that fails stops the table, named, instead of moving a cell silently.
+        records = collect_results(results).raise_for_invalid()
         text = make_table(
             table, records, protocol=protocol, preset=preset, dataset=dataset, show_paper=paper
         ).render(fmt)
-    except (TableError, FileNotFoundError) as exc:
+    except (TableError, InvalidResultsError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    for s in skipped:
-        typer.echo(f"warning: skipped {s}", err=True)
+        raise typer.Exit(2) from None
     if out is None:
         typer.echo(text, nl=False)
     else:
@@ -61,10 +61,12 @@ def report_cmd(
     ),
 ) -> None:
     """Write a static HTML report (tables, bar charts, grids, omega, PAO masks, sweeps)."""
+    from hwp_bench.results.collect import InvalidResultsError, collect_results
     from hwp_bench.results.report import build_report, summary
     from hwp_bench.results.tables import TableError
 
     try:
+        collect_results(results).raise_for_invalid()  # a report is tables too: verify first
         path = build_report(
             results,
             out,
@@ -73,9 +75,9 @@ def report_cmd(
             dataset=dataset,
             captures=captures.split(",") if captures else None,
         )
-    except (TableError, FileNotFoundError) as exc:
+    except (TableError, InvalidResultsError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        raise typer.Exit(2) from None
     s = summary(path)
     typer.echo(f"wrote {path} ({s['tables']} tables, {s['images']} figures)")
 

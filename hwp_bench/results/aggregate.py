@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from hwp_bench.results.schema import ResultError, read_result
+from hwp_bench.results.schema import ResultError
 
 __all__ = [
     "GroupValue",
@@ -45,20 +45,29 @@ __all__ = [
 
 
 def load_results(sources: str | Path | Iterable[str | Path]) -> list[dict[str, Any]]:
-    """Read result files from paths and/or folders (``*.json`` recursively, sorted)."""
+    """Read and verify result files from paths and/or folders (``*.json`` recursively, sorted).
+
+    Other JSON files in a folder (manifests, cards) are skipped; a result file that fails
+    :func:`~hwp_bench.results.schema.verify_result` raises :class:`ResultError` naming it, so
+    no aggregate is ever computed from an edited or damaged file.
+    """
+    from hwp_bench.results.collect import _check_file
+
     if isinstance(sources, (str, Path)):
         sources = [sources]
     out = []
     for s in sources:
         p = Path(s)
-        if p.is_dir():
-            for f in sorted(p.rglob("*.json")):
-                try:
-                    out.append(read_result(f))
-                except ResultError:  # other JSON files in the folder (manifests, cards)
-                    continue
-        else:
-            out.append(read_result(p))  # a file named explicitly must be a result
+        files = sorted(p.rglob("*.json")) if p.is_dir() else [p]
+        for f in files:
+            result, problems = _check_file(f)
+            if problems is not None:
+                raise ResultError(f"{f}: " + "; ".join(problems[:3]))
+            if result is None:
+                if not p.is_dir():  # a file named explicitly must be a result
+                    raise ResultError(f"{f}: not an hwp-bench result file")
+                continue
+            out.append(result)
     return out
 
 

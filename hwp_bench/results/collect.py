@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hwp_bench.results.schema import ResultError, read_result
+from hwp_bench.results.schema import (
+    MAX_RESULT_BYTES,
+    SCHEMA,
+    ResultError,
+    loads_result,
+    verify_result,
+)
 
 #: WildGHand's ablation switches and their full-method values (methods/wildghand/config.py).
 ABLATION_DEFAULTS: dict[str, Any] = {
@@ -106,26 +112,88 @@ def iter_result_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
     return sorted(set(out))
 
 
-def collect(paths: Iterable[str | os.PathLike]) -> tuple[list[ResultRecord], list[str]]:
-    """Records of every result file under ``paths`` and a list of skipped files with reasons.
+class InvalidResultsError(ResultError):
+    """Result files that fail verification: a table made from them would mislead."""
 
-    JSON files that are not hwp-bench results (run manifests, configs) are skipped with a
-    note; a result file that fails to parse is also reported rather than dropped silently.
+    def __init__(self, invalid: list[tuple[str, list[str]]]) -> None:
+        self.invalid = invalid
+        lines = [f"{path}: {'; '.join(problems[:3])}" for path, problems in invalid]
+        super().__init__(
+            f"{len(invalid)} result file(s) fail verification (see `hwp-bench results verify`); "
+            "fix or remove them:\n  " + "\n  ".join(lines)
+        )
+
+
+@dataclass
+class Collection:
+    """What :func:`collect_results` found: verified records, files that failed, other JSON."""
+
+    records: list[ResultRecord] = field(default_factory=list)
+    invalid: list[tuple[str, list[str]]] = field(default_factory=list)  # (path, problems)
+    ignored: list[str] = field(default_factory=list)  # JSON files that are not results
+
+    def raise_for_invalid(self) -> list[ResultRecord]:
+        """The records, or :class:`InvalidResultsError` naming every file that failed."""
+        if self.invalid:
+            raise InvalidResultsError(self.invalid)
+        return self.records
+
+
+def _check_file(path: Path) -> tuple[dict[str, Any] | None, list[str] | None]:
+    """``(result, None)`` for a verified result, ``(None, problems)`` for a failed one, and
+    ``(None, None)`` for a JSON file that does not claim to be a result."""
+    try:
+        if path.stat().st_size > MAX_RESULT_BYTES:
+            return None, [f"larger than {MAX_RESULT_BYTES} bytes"]
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [f"unreadable ({exc.strerror or exc})"]
+    try:
+        head = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        # A damaged result cannot be told apart from a damaged manifest: both are refused.
+        return None, [f"not valid JSON ({type(exc).__name__})"]
+    if not isinstance(head, dict) or head.get("schema") != SCHEMA:
+        return None, None  # run manifests, configs, sweep summaries live beside results
+    try:
+        result = loads_result(raw, str(path))
+    except ResultError as exc:
+        return None, [str(exc).removeprefix(f"{path}: ")]
+    problems = verify_result(result)
+    if problems:
+        return None, problems
+    return result, None
+
+
+def collect_results(paths: Iterable[str | os.PathLike]) -> Collection:
+    """Every result file under ``paths``, each verified before it is used.
+
+    Verified means: schema types, finite numbers, means and tag means recomputed from the
+    per-frame values, integrity hash (:func:`hwp_bench.results.schema.verify_result`). A file
+    that fails is listed in ``invalid`` with its problems, never turned into a record.
     """
-    records: list[ResultRecord] = []
-    skipped: list[str] = []
+    out = Collection()
     for f in iter_result_files(paths):
-        try:
-            head = (
-                json.loads(f.read_text(encoding="utf-8")) if f.stat().st_size < 64 << 20 else None
-            )
-        except (OSError, json.JSONDecodeError) as exc:
-            skipped.append(f"{f}: unreadable ({exc})")
-            continue
-        if not isinstance(head, dict) or head.get("schema") != "hwp-bench-result":
-            continue  # not a result file: manifests, logs, configs live beside results
-        try:
-            records.append(record_from_result(read_result(f), f))
-        except (ResultError, KeyError, TypeError, ValueError) as exc:
-            skipped.append(f"{f}: {exc}")
-    return records, skipped
+        result, problems = _check_file(f)
+        if problems is not None:
+            out.invalid.append((str(f), problems))
+        elif result is None:
+            out.ignored.append(str(f))
+        else:
+            try:
+                out.records.append(record_from_result(result, f))
+            except (KeyError, TypeError, ValueError) as exc:  # schema-checked: not expected
+                out.invalid.append((str(f), [f"cannot be read into a record ({exc})"]))
+    return out
+
+
+def collect(paths: Iterable[str | os.PathLike]) -> tuple[list[ResultRecord], list[str]]:
+    """Records of the verified result files under ``paths`` and the files that failed.
+
+    The second list names each result file that failed verification (or a ``.json`` that is
+    not valid JSON) with its problems; JSON files that are not results are skipped silently.
+    Callers that make tables should refuse when it is not empty
+    (:meth:`Collection.raise_for_invalid`); :func:`collect_results` gives the full picture.
+    """
+    got = collect_results(paths)
+    return got.records, [f"{p}: {'; '.join(problems[:3])}" for p, problems in got.invalid]

@@ -447,10 +447,16 @@ def table_viii(sel: Selection, *, show_paper: bool, **_: Any) -> Table:
 def omega_of(record: ResultRecord) -> float | None:
     """Average temporal weight |omega| over training frames, as recorded by the runner."""
     diag = record.extra.get("diagnostics") or {}
-    if "omega_mean_abs" in diag:
+    if not isinstance(diag, dict):
+        return None
+
+    def num(v) -> bool:  # noqa: ANN001 - extras are free-form JSON: only finite numbers count
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+    if num(diag.get("omega_mean_abs")):
         return float(diag["omega_mean_abs"])
     omega = diag.get("omega")
-    if isinstance(omega, dict) and omega:
+    if isinstance(omega, dict) and omega and all(num(v) for v in omega.values()):
         return statistics.fmean(abs(float(v)) for v in omega.values())
     return None
 
