@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from wildghand.hooks import TrainingHooks
 
 from hwp_baselines.gaussian_hand import GaussianHandBaseline, baseline_config, baseline_presets
 from hwp_bench.api import MethodInfo
@@ -55,7 +56,66 @@ class Appearance(nn.Module):
         return colors * torch.exp(gain) + bias, out.pow(2).mean()
 
 
+class AppearanceCodes(TrainingHooks):
+    """Per-frame codes modulating the Gaussians' colours in training, with their penalty.
+
+    ``frame_gaussians`` modulates, ``frame_loss_terms`` adds ``appearance_reg`` times the
+    modulation's magnitude (logged as ``appearance``); the codes are a trainable module with
+    their own optimizer group and checkpoint entry (``appearance``). Test renders skip all of
+    it (only ``rasterize`` runs there).
+    """
+
+    def attach(self, method) -> None:
+        self.dim = int(method.config["appearance_dim"])
+        self.reg = float(method.config["appearance_reg"])
+        self.appearance = Appearance(1, self.dim).to(method.device)
+        self._pending: dict | None = None
+        self._modulation = None
+
+    def setup(self, method) -> None:
+        # One code per dataset training frame, created from a fixed seed (reproducible).
+        torch.manual_seed(method.seed + 17)
+        self.appearance = Appearance(len(method.train_frames), self.dim).to(method.device)
+        if self._pending is not None:
+            self.appearance.load_state_dict(self._pending)
+            self._pending = None
+
+    def modules(self) -> list[nn.Module]:
+        return [self.appearance]
+
+    def param_groups(self, method) -> list[dict[str, Any]]:
+        lr = float(method.config["lr"])
+        return [{"params": list(self.appearance.parameters()), "lr": lr, "base_lr": lr}]
+
+    def frame_gaussians(self, method, frame, gaussians: dict) -> dict:
+        out, reg = {}, 0.0
+        for side, g in gaussians.items():
+            colors, r = self.appearance(g.colors, g.means, frame.position)
+            out[side] = dataclasses.replace(g, colors=colors)
+            reg = reg + r
+        self._modulation = reg
+        return out
+
+    def frame_loss_terms(self, method, ctx) -> dict:
+        modulation, self._modulation = self._modulation, None
+        return {} if modulation is None else {"appearance": (self.reg, modulation)}
+
+    def state_dict(self, method) -> dict[str, Any]:
+        return {"appearance": self.appearance.state_dict()}
+
+    def load_state_dict(self, method, state) -> None:
+        app = state.get("appearance")
+        if app is None:
+            return
+        if app["codes.weight"].shape == self.appearance.codes.weight.shape:
+            self.appearance.load_state_dict(app)
+        else:  # loaded before setup (fresh instance): apply once the frames are known
+            self._pending = app
+
+
 class AppearanceEmbedding(GaussianHandBaseline):
+    training_hooks = (AppearanceCodes,)
+
     @classmethod
     def method_info(cls) -> MethodInfo:
         return MethodInfo(
@@ -74,61 +134,7 @@ class AppearanceEmbedding(GaussianHandBaseline):
             "head) on the same Gaussian hand as WildGHand; the test render drops it.",
         )
 
-    def initialize(self) -> None:
-        super().initialize()
-        self.appearance = Appearance(1, int(self.config["appearance_dim"])).to(self.device)
-        self._pending_appearance: dict | None = None
-        self._modulation = None
-
-    def setup(self, train_frames, val_frames=None) -> None:
-        torch.manual_seed(self.seed + 17)
-        self.appearance = Appearance(len(train_frames), int(self.config["appearance_dim"]))
-        self.appearance.to(self.device)
-        if self._pending_appearance is not None:
-            self.appearance.load_state_dict(self._pending_appearance)
-            self._pending_appearance = None
-        super().setup(train_frames, val_frames)
-
-    def _modules(self) -> list[nn.Module]:
-        return [*super()._modules(), self.appearance]
-
-    def _build_optimizer(self) -> None:
-        pending, self._pending_optimizer = self._pending_optimizer, None
-        super()._build_optimizer()
-        lr = float(self.config["lr"])
-        self.optimizer.add_param_group(
-            {"params": list(self.appearance.parameters()), "lr": lr, "base_lr": lr}
-        )
-        if pending is not None:
-            self.optimizer.load_state_dict(pending)
-
-    def training_gaussians(self, gs: dict, i: int) -> dict:
-        out, reg = {}, 0.0
-        for side, g in gs.items():
-            colors, r = self.appearance(g.colors, g.means, i)
-            out[side] = dataclasses.replace(g, colors=colors)
-            reg = reg + r
-        self._modulation = reg
-        return out
-
-    def _frame_loss(self, i: int, gen):
-        loss, parts = super()._frame_loss(i, gen)
-        if self._modulation is not None:
-            loss = loss + float(self.config["appearance_reg"]) * self._modulation
-            parts["appearance"] = float(self._modulation.detach())
-            self._modulation = None
-        return loss, parts
-
-    def state_dict(self) -> dict[str, Any]:
-        state = super().state_dict()
-        state["appearance"] = self.appearance.state_dict()
-        return state
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        app = state.get("appearance")
-        if app is not None:
-            if app["codes.weight"].shape == self.appearance.codes.weight.shape:
-                self.appearance.load_state_dict(app)
-            else:  # loaded before setup (fresh instance): apply once the frames are known
-                self._pending_appearance = app
-        super().load_state_dict(state)
+    @property
+    def appearance(self) -> Appearance:
+        """The per-frame codes and modulation MLP (owned by the ``AppearanceCodes`` hook)."""
+        return self.hooks.get(AppearanceCodes).appearance

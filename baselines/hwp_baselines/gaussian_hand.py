@@ -7,14 +7,14 @@ adds. Built on the very same code (``wildghand.method.WildGHand``), a difference
 can only come from DPD/PAO or from the robust technique a baseline adds, not from a second
 implementation of the network or the renderer.
 
-Hooks used (WildGHand's own methods, overridden and then delegated to):
-
-* ``_frame_loss(i, gen)``: we record which training frame is being fitted;
-* ``_rasterize(gs, K, h, w)``: training renders of that frame can be post-processed
-  (robust-trimmed replaces outlier pixels by their target, so they carry no loss and no
-  gradient) or their Gaussians' colours modulated (appearance-embedding). ``render()`` goes
-  through the same ``_rasterize`` with no current training frame, so test renders are the
-  plain model: they depend on the camera and the hand parameters only.
+Techniques plug in through WildGHand's public training hooks (``wildghand.hooks``): a
+subclass declares ``training_hooks = (SomeHooks,)``; this class declares none, so
+``intergaussianhand`` is the plain fit. ``robust-trimmed`` replaces outlier pixels of each
+training render by their target (``frame_render``: no loss, no gradient there);
+``appearance-embedding`` modulates the Gaussians' colours per training frame
+(``frame_gaussians``) and adds a penalty term (``frame_loss_terms``). Test renders only go through
+``rasterize``, so they are the plain model: they depend on the camera and the hand parameters
+only.
 """
 
 from __future__ import annotations
@@ -56,7 +56,9 @@ def baseline_presets(extra: Mapping[str, Mapping[str, Any]] | None = None) -> di
 class GaussianHandBaseline(WildGHand):
     """WildGHand minus DPD and PAO; subclasses add one robust-fitting technique."""
 
-    def __init__(self, *, config: Mapping[str, Any] | None = None, checkpoint=None) -> None:
+    def __init__(
+        self, *, config: Mapping[str, Any] | None = None, checkpoint=None, hooks=None
+    ) -> None:
         config = dict(config or {})
         # A config read back from an instance (``m.config``) carries the fixed switches:
         # accept them at their fixed values, refuse anything else.
@@ -67,41 +69,8 @@ class GaussianHandBaseline(WildGHand):
                 f"{self.method_info().id} is WildGHand's Gaussian hand without DPD and PAO; "
                 f"{wrong} is not allowed (use --method wildghand with those switches instead)"
             )
-        super().__init__(config=config, checkpoint=checkpoint)
+        super().__init__(config=config, checkpoint=checkpoint, hooks=hooks)
 
     def initialize(self) -> None:
         self.config.update(FIXED)  # what WildGHand's code reads
-        self._train_index: int | None = None
         super().initialize()
-
-    def _frame_loss(self, i: int, gen):
-        self._train_index = i
-        try:
-            return super()._frame_loss(i, gen)
-        finally:
-            self._train_index = None
-
-    def _rasterize(self, gs, K, h, w) -> dict:
-        if self._train_index is not None:
-            gs = self.training_gaussians(gs, self._train_index)
-        out = super()._rasterize(gs, K, h, w)
-        if self._train_index is not None:
-            out = self.training_render(out, self._train_index)
-        return out
-
-    # Hooks for subclasses (identity here) -------------------------------------------------
-    def training_gaussians(self, gs: dict, i: int) -> dict:
-        """Gaussians used to render training frame ``i`` (not used at test time)."""
-        return gs
-
-    def training_render(self, out: dict, i: int) -> dict:
-        """Render of training frame ``i`` as the loss sees it (not used at test time)."""
-        return out
-
-    def training_target(self, i: int):
-        """The loss's target image of training frame ``i`` (as WildGHand builds it)."""
-        fr = self._frames[i]
-        target = fr.image
-        if fr.mask is not None and self.config["mask_target"]:
-            target = target * fr.mask[..., None]
-        return target

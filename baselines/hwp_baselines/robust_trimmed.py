@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import torch
 from torch.nn import functional as F
+from wildghand.hooks import TrainingHooks
 
 from hwp_baselines.gaussian_hand import GaussianHandBaseline, baseline_config, baseline_presets
 from hwp_bench.api import MethodInfo
@@ -55,7 +56,34 @@ def trimmed_inliers(
     return inlier
 
 
+class TrimmedLoss(TrainingHooks):
+    """Outlier pixels of each training render take their target's value (``frame_render``)."""
+
+    def attach(self, method) -> None:
+        self.percentile = float(method.config["trim_percentile"])
+        self.blur = int(method.config["trim_blur"])
+        self.inlier_fraction: dict[int, float] = {}
+
+    def frame_render(self, method, frame, out: dict) -> dict:
+        color, alpha = out["color"], out["alpha"]
+        target = method.training_target(frame)
+        residual = (color.detach() - target).abs().mean(-1)
+        region = alpha.detach() > 0.5
+        if frame.mask is not None:
+            region = region | (frame.mask > 0.5)
+        keep = trimmed_inliers(residual, region, self.percentile, self.blur)
+        self.inlier_fraction[frame.index] = (
+            float(keep[region].float().mean()) if region.any() else 1.0
+        )
+        return {**out, "color": torch.where(keep[..., None], color, target)}
+
+    def diagnostics(self, method) -> dict:
+        return {"inlier_fraction": dict(sorted(self.inlier_fraction.items()))}
+
+
 class RobustTrimmed(GaussianHandBaseline):
+    training_hooks = (TrimmedLoss,)
+
     @classmethod
     def method_info(cls) -> MethodInfo:
         return MethodInfo(
@@ -73,28 +101,3 @@ class RobustTrimmed(GaussianHandBaseline):
             notes="Beyond the paper: RobustNeRF's trimmed loss (percentile over the hand region, "
             "3x3 smoothing; no patch test) on the same Gaussian hand as WildGHand.",
         )
-
-    def initialize(self) -> None:
-        super().initialize()
-        self._inlier_fraction: dict[int, float] = {}
-
-    def training_render(self, out: dict, i: int) -> dict:
-        fr = self._frames[i]
-        color, alpha = out["color"], out["alpha"]
-        target = self.training_target(i)
-        residual = (color.detach() - target).abs().mean(-1)
-        region = alpha.detach() > 0.5
-        if fr.mask is not None:
-            region = region | (fr.mask > 0.5)
-        keep = trimmed_inliers(
-            residual, region, float(self.config["trim_percentile"]), int(self.config["trim_blur"])
-        )
-        self._inlier_fraction[fr.index] = (
-            float(keep[region].float().mean()) if region.any() else 1.0
-        )
-        return {**out, "color": torch.where(keep[..., None], color, target)}
-
-    def diagnostics(self) -> dict:
-        out = super().diagnostics()
-        out["inlier_fraction"] = dict(sorted(self._inlier_fraction.items()))
-        return out

@@ -109,3 +109,179 @@ def keep_where(weight: torch.Tensor, target: torch.Tensor, render: torch.Tensor)
     """Target with PAO-rejected pixels (W == 0) replaced by the detached render."""
     keep = (weight.detach() > 0)[..., None] if target.dim() == 3 else weight.detach() > 0
     return torch.where(keep, target, render.detach())
+
+
+# -- what a term sees ---------------------------------------------------------------------------
+@dataclass
+class FrameContext:
+    """Everything a per-frame loss term may read, for one training frame.
+
+    Built by ``WildGHand.frame_loss`` after the hooks ran: ``render``/``alpha`` are what the
+    loss compares (after ``TrainingHooks.frame_render``), ``gaussians`` what was rasterised
+    (after ``TrainingHooks.frame_gaussians``).
+    """
+
+    config: Mapping[str, Any]  # the method's resolved config (weights, switches)
+    render: torch.Tensor  # I [H, W, 3]
+    alpha: torch.Tensor  # rendered silhouette [H, W]
+    target: torch.Tensor  # I_l [H, W, 3], blacked out off the mask when mask_target
+    mask: torch.Tensor | None  # the frame's hand mask [H, W] in [0, 1]
+    weight: torch.Tensor  # PAO weight map W [H, W] (ones when pao=off)
+    pao_mode: str  # "full" | "binary" | "off"
+    gaussians: Sequence[Any]  # HandGaussians per hand side (network outputs)
+    perceptual: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+    laplacian: torch.Tensor | None = None  # sparse mesh Laplacian [V, V]
+    offset_norm: torch.Tensor | float = 1.0  # offsets are divided by this in the lap term
+    frame: Any = None  # the TrainFrame (index, time, hands) for terms that need it
+
+
+@dataclass
+class StepContext:
+    """What a per-step term may read: the network and whether the capture has two hands."""
+
+    config: Mapping[str, Any]
+    net: Any  # the GaussianNetwork f
+    hand_type: str  # "single" | "inter"
+
+
+@dataclass(frozen=True)
+class LossTerm:
+    """One named term: ``config[weight_key] * fn(ctx)``; ``fn`` returns ``None`` to skip."""
+
+    name: str
+    weight_key: str
+    fn: Callable[[Any], torch.Tensor | None]
+    doc: str = ""
+
+    def weight(self, config: Mapping[str, Any]):
+        return config[self.weight_key]
+
+
+# -- the terms ----------------------------------------------------------------------------------
+def rec_term(ctx: FrameContext) -> torch.Tensor:
+    return weighted_l1(ctx.render, ctx.target, ctx.weight)
+
+
+def perceptual_term(ctx: FrameContext) -> torch.Tensor | None:
+    if ctx.perceptual is None:
+        return None
+    kept = keep_where(ctx.weight, ctx.target, ctx.render) if ctx.pao_mode != "off" else ctx.target
+    return ctx.perceptual(ctx.render, kept)
+
+
+def silhouette_term(ctx: FrameContext) -> torch.Tensor | None:
+    if ctx.mask is None or not ctx.config["w_silhouette"] > 0:
+        return None
+    valid = (ctx.weight.detach() > 0).to(ctx.alpha.dtype) if ctx.pao_mode != "off" else 1.0
+    return ((ctx.alpha - ctx.mask).abs() * valid).mean()
+
+
+def opacity_term(ctx: FrameContext) -> torch.Tensor:
+    opac = torch.cat([g.opacities.reshape(-1) for g in ctx.gaussians])
+    return (opac - 1).pow(2).mean()
+
+
+def shadow_term(ctx: FrameContext) -> torch.Tensor:
+    xi = torch.cat([g.shadow.reshape(-1) for g in ctx.gaussians])
+    return (xi - 1).pow(2).mean()
+
+
+def bias_term(ctx: FrameContext) -> torch.Tensor | None:
+    if not ctx.config["dpd"]:
+        return None
+    return torch.cat([g.delta.reshape(-1) for g in ctx.gaussians]).abs().mean()
+
+
+def laplacian_term(ctx: FrameContext) -> torch.Tensor | None:
+    if not ctx.config["w_lap"] > 0:
+        return None
+    lap = torch.zeros((), device=ctx.render.device)
+    for g in ctx.gaussians:
+        lap = lap + laplacian_loss(ctx.laplacian, g.log_scales[0])
+        lap = lap + laplacian_loss(ctx.laplacian, g.extras["albedo"][0])
+        if g.offsets is not None:
+            lap = lap + laplacian_loss(ctx.laplacian, g.offsets / ctx.offset_norm)
+    return lap
+
+
+def pao_term(ctx: FrameContext) -> torch.Tensor | None:
+    if ctx.pao_mode != "full" or not ctx.config["w_pao"] > 0:
+        return None
+    return -ctx.weight.mean()
+
+
+def cross_term(ctx: StepContext) -> torch.Tensor | None:
+    if ctx.hand_type != "inter" or not ctx.config["w_cross"] > 0:
+        return None
+    return (ctx.net.texture_features("left") - ctx.net.texture_features("right")).abs().mean()
+
+
+# -- the objective ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Objective:
+    """Per-frame and per-step terms, evaluated in order (the order of the float sums)."""
+
+    frame_terms: tuple[LossTerm, ...]
+    step_terms: tuple[LossTerm, ...] = ()
+
+    @property
+    def terms(self) -> tuple[LossTerm, ...]:
+        return self.frame_terms + self.step_terms
+
+    def frame_loss(
+        self, ctx: FrameContext, extra: Callable[[FrameContext], Mapping] | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """``sum weight * value`` over the frame terms that apply, then ``extra(ctx)``'s
+        ``{name: (weight, value)}`` terms (the hooks'); returns the loss and the values."""
+        total, values = None, {}
+        for term in self.frame_terms:
+            total = _accumulate(total, values, term.name, term.weight(ctx.config), term.fn(ctx))
+        if extra is not None:
+            for name, (weight, value) in extra(ctx).items():
+                if name in values:
+                    raise ValueError(f"loss term {name!r} is already in the objective")
+                total = _accumulate(total, values, name, weight, value)
+        if total is None:
+            total = ctx.render.new_zeros(())
+        return total, values
+
+    def step_loss(
+        self, total: torch.Tensor, ctx: StepContext
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """``total`` (the batch's mean frame loss) plus the step terms that apply."""
+        values: dict[str, torch.Tensor] = {}
+        for term in self.step_terms:
+            total = _accumulate(total, values, term.name, term.weight(ctx.config), term.fn(ctx))
+        return total, values
+
+
+def _accumulate(total, values: dict, name: str, weight, value):
+    if value is None:
+        return total
+    values[name] = value
+    contribution = weight * value
+    return contribution if total is None else total + contribution
+
+
+def term_values(values: Mapping[str, torch.Tensor]) -> dict[str, float]:
+    """Unweighted term values as floats, for the logs (one device sync for all of them)."""
+    if not values:
+        return {}
+    floats = torch.stack([v.detach().reshape(()).double() for v in values.values()]).tolist()
+    return dict(zip(values, floats, strict=True))
+
+
+#: WildGHand's objective (the order is the order of the float sums: keep it).
+OBJECTIVE = Objective(
+    frame_terms=(
+        LossTerm("rec", "w_rec", rec_term, "W-weighted L1 of render vs target"),
+        LossTerm("perceptual", "w_perceptual", perceptual_term, "LPIPS (or D-SSIM), PAO-kept"),
+        LossTerm("silhouette", "w_silhouette", silhouette_term, "L1 of alpha vs the hand mask"),
+        LossTerm("opacity", "w_opacity", opacity_term, "mean (o - 1)^2"),
+        LossTerm("shadow", "w_shadow", shadow_term, "mean (xi - 1)^2"),
+        LossTerm("bias", "w_bias", bias_term, "mean |delta_g| of the DPD biases"),
+        LossTerm("lap", "w_lap", laplacian_term, "Laplacian smoothness (scales, albedo, offsets)"),
+        LossTerm("pao", "w_pao", pao_term, "-mean(W): PAO may not zero every weight"),
+    ),
+    step_terms=(LossTerm("cross", "w_cross", cross_term, "left/right texture consistency"),),
+)

@@ -3,8 +3,14 @@
 Per-scene optimisation (paper Sec. III): Gaussians on the hand's vertices, attributes predicted
 by the network f (``network.py``) from the hand parameters, DPD biases during training
 (``dpd.py``), PAO weight maps for the photometric loss (``pao.py``), the objective of
-``losses.py``. Rendering uses only the frame's camera, size and hand parameters; DPD biases are
-not applied at inference, so renders do not depend on the frame index.
+``losses.py`` (every term, named, with its weight). Rendering uses only the frame's camera,
+size and hand parameters; DPD biases are not applied at inference, so renders do not depend on
+the frame index.
+
+Methods built on WildGHand change the fit through public training hooks (``hooks.py``): pose
+and geometry inputs, the Gaussians, the rasterizer, the render the loss sees, extra loss terms,
+extra trainable modules and per-step callbacks. ``training_hooks`` (a class attribute) declares
+them; ``WildGHand(hooks=[...])`` adds instances.
 
 The runner drives the iteration API (``setup`` / ``train_iteration``); ``fit`` is the base
 loop. All randomness (frame order, omega dropout) comes from generators seeded by
@@ -16,21 +22,29 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
 from hwp_bench.api import MethodBase, MethodInfo
 from wildghand.config import DEFAULT_CONFIG, PRESETS
 from wildghand.dpd import DPD
+from wildghand.frames import TrainFrame, downscale, hand_tensors
 from wildghand.gaussians import HandGaussians, concat_hands, hand_gaussians
-from wildghand.geometry import laplacian_loss, uniform_laplacian
-from wildghand.losses import Perceptual, keep_where, weighted_l1
+from wildghand.geometry import uniform_laplacian
+from wildghand.hooks import HookChain, TrainingHooks
+from wildghand.losses import (
+    OBJECTIVE,
+    FrameContext,
+    Objective,
+    Perceptual,
+    StepContext,
+    term_values,
+)
 from wildghand.network import GaussianNetwork
 from wildghand.pao import PAOThresholds, pao_weights
 from wildghand.segments import propose_regions
@@ -41,55 +55,31 @@ PAPER = (
 )
 
 
-@dataclass
-class _TrainFrame:
-    """A training frame as tensors at the training resolution."""
-
-    index: int
-    image: torch.Tensor  # [H, W, 3]
-    mask: torch.Tensor | None  # [H, W]
-    K: torch.Tensor  # [3, 3]
-    t: float
-    hands: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]  # side -> pose, shape, trans
-    image_np: np.ndarray  # for region proposals
-
-
 def _resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
 
 
-def _downscale(frame, max_size: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    """Image, mask and K at most ``max_size`` px on the long side (area filter, exact K)."""
-    img = np.asarray(frame.image)
-    if img.dtype == np.uint8:
-        img = img.astype(np.float32) / 255.0
-    img = img.astype(np.float32)
-    mask = None if frame.mask is None else np.asarray(frame.mask, np.float32)
-    if mask is not None and mask.max() > 1.5:
-        mask = mask / 255.0
-    K = np.asarray(frame.K, np.float32).copy()
-    h, w = img.shape[:2]
-    if max_size <= 0 or max(h, w) <= max_size:
-        return img, mask, K
-    s = max_size / max(h, w)
-    nh, nw = max(1, round(h * s)), max(1, round(w * s))
-    t = torch.from_numpy(img).permute(2, 0, 1)[None]
-    img = F.interpolate(t, size=(nh, nw), mode="area")[0].permute(1, 2, 0).numpy()
-    if mask is not None:
-        m = torch.from_numpy(mask)[None, None]
-        mask = F.interpolate(m, size=(nh, nw), mode="area")[0, 0].numpy()
-    # The rasterizer puts pixel j's centre at j + 0.5 (continuous coordinates), so resizing
-    # scales the whole projection: x' = sx * x.
-    sx, sy = nw / w, nh / h
-    K[0, :] *= sx
-    K[1, :] *= sy
-    return img, mask, K
-
-
 class WildGHand(MethodBase):
     """WildGHand (the paper's method): DPD + PAO on a Gaussian hand avatar."""
+
+    #: The training objective (``losses.py``): named terms with their config weights.
+    objective: ClassVar[Objective] = OBJECTIVE
+    #: Hook classes instantiated for every instance, in order (``hooks.py``).
+    training_hooks: ClassVar[tuple[type[TrainingHooks], ...]] = ()
+
+    def __init__(
+        self,
+        *,
+        config=None,
+        checkpoint=None,
+        hooks: TrainingHooks | Iterable[TrainingHooks] | None = None,
+    ) -> None:
+        if isinstance(hooks, TrainingHooks):
+            hooks = [hooks]
+        self._extra_hooks = list(hooks or [])
+        super().__init__(config=config, checkpoint=checkpoint)
 
     @classmethod
     def method_info(cls) -> MethodInfo:
@@ -159,11 +149,13 @@ class WildGHand(MethodBase):
         self.hand_type = "single"
         self.optimizer: torch.optim.Optimizer | None = None
         self._pending_optimizer: dict | None = None
-        self._frames: list[_TrainFrame] = []
+        self._frames: list[TrainFrame] = []
         self._regions: dict[int, torch.Tensor] = {}
         self._weights: dict[int, np.ndarray] = {}
         self._perceptual: Perceptual | None = None
         self.timing: dict[str, float] = defaultdict(float)  # seconds per phase (profiling)
+        self.hooks = HookChain([cls() for cls in self.training_hooks] + self._extra_hooks)
+        self.hooks.attach(self)
 
     @contextmanager
     def _phase(self, name: str):
@@ -185,7 +177,16 @@ class WildGHand(MethodBase):
         self.net.load_state_dict(matched, strict=False)
 
     def _modules(self) -> list[torch.nn.Module]:
-        return [self.net, self.dpd, self.thresholds]
+        return [self.net, self.dpd, self.thresholds, *self.hooks.modules()]
+
+    def trainable_modules(self) -> list[torch.nn.Module]:
+        """f, DPD, the PAO thresholds and the hooks' modules (train/eval mode, clipping)."""
+        return self._modules()
+
+    @property
+    def prepared_frames(self) -> list[TrainFrame]:
+        """The training frames being fitted, as tensors (frames without hands are skipped)."""
+        return self._frames
 
     # -- data -------------------------------------------------------------------------------
     def setup(self, train_frames, val_frames=None) -> None:
@@ -197,22 +198,17 @@ class WildGHand(MethodBase):
         for fr in self.train_frames:
             if not fr.hands:  # nothing to fit (hand out of view or not detected)
                 continue
-            img, mask, K = _downscale(fr, int(cfg["train_resolution"]))
-            hands = {}
-            for side, hp in fr.hands.items():
-                hands[side] = tuple(
-                    torch.as_tensor(np.asarray(x, np.float32), device=self.device)[None]
-                    for x in (hp.pose, hp.shape, hp.trans)
-                )
+            img, mask, K = downscale(fr, int(cfg["train_resolution"]))
             self._frames.append(
-                _TrainFrame(
+                TrainFrame(
                     index=int(fr.index),
                     image=torch.from_numpy(img).to(self.device),
                     mask=None if mask is None else torch.from_numpy(mask).to(self.device),
                     K=torch.from_numpy(K).to(self.device),
                     t=float(fr.t),
-                    hands=hands,
+                    hands=hand_tensors(fr.hands, self.device),
                     image_np=img,
+                    position=len(self._frames),
                 )
             )
         if not self._frames:
@@ -224,6 +220,7 @@ class WildGHand(MethodBase):
         if self.hand_type == "inter":
             with torch.no_grad():
                 self.thresholds.t_b.fill_(float(cfg["t_b_inter"]))
+        self.hooks.setup(self)
         self._perceptual = Perceptual(str(cfg["perceptual"])) if cfg["w_perceptual"] > 0 else None
         self._build_optimizer()
 
@@ -238,6 +235,7 @@ class WildGHand(MethodBase):
                     "lr": float(cfg["threshold_lr"]),
                     "base_lr": float(cfg["threshold_lr"]),
                 },
+                *self.hooks.param_groups(self),
             ],
             # One fused kernel per step instead of ~10 small ops per parameter tensor.
             foreach=True,
@@ -307,7 +305,17 @@ class WildGHand(MethodBase):
             )
         return out
 
-    def _rasterize(self, gs: dict[str, HandGaussians], K: torch.Tensor, h: int, w: int) -> dict:
+    def _rasterize(
+        self, gs: dict[str, HandGaussians], K: torch.Tensor, h: int, w: int, frame=None
+    ) -> dict:
+        """Draw ``gs`` through the hooks' ``rasterize`` (``frame=None``: a test render)."""
+        return self.hooks.rasterize(self, gs, K, h, w, frame)
+
+    def rasterize_gaussians(
+        self, gs: dict[str, HandGaussians], K: torch.Tensor, h: int, w: int
+    ) -> dict:
+        """WildGHand's rasterizer call: all hands at once, identity extrinsics, black
+        background (the default of ``TrainingHooks.rasterize``)."""
         from hwp_bench.render import rasterize
 
         g = concat_hands(list(gs.values()), 0)
@@ -343,15 +351,13 @@ class WildGHand(MethodBase):
         total = torch.zeros((), device=self.device)
         logs: dict[str, float] = {}
         for i in idxs:
-            loss, parts = self._frame_loss(i, gen)
+            loss, parts = self.frame_loss(i, gen)
             total = total + loss / len(idxs)
             for k, v in parts.items():
                 logs[k] = logs.get(k, 0.0) + v / len(idxs)
-        if self.hand_type == "inter" and cfg["w_cross"] > 0:
-            cross = self.net.texture_features("left") - self.net.texture_features("right")
-            cross = cross.abs().mean()
-            total = total + cfg["w_cross"] * cross
-            logs["cross"] = float(cross.detach())
+        step_ctx = StepContext(config=cfg, net=self.net, hand_type=self.hand_type)
+        total, step_values = self.objective.step_loss(total, step_ctx)
+        logs.update(term_values(step_values))
         self.optimizer.zero_grad(set_to_none=True)
         with self._phase("backward"):
             total.backward()
@@ -359,85 +365,92 @@ class WildGHand(MethodBase):
             params = [p for m in self._modules() for p in m.parameters()]
             torch.nn.utils.clip_grad_norm_(params, float(cfg["grad_clip"]))
             self.optimizer.step()
-        return {"loss": float(total.detach()), **logs, "lr": self.optimizer.param_groups[0]["lr"]}
+        out = {"loss": float(total.detach()), **logs, "lr": self.optimizer.param_groups[0]["lr"]}
+        self.hooks.after_step(self, step, out)
+        return out
 
-    def _frame_loss(self, i: int, gen: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
+    def training_target(self, frame: TrainFrame) -> torch.Tensor:
+        """The image a training render is compared with: the frame, blacked out off its hand
+        mask when ``mask_target`` (as the authors do)."""
+        target = frame.image
+        if frame.mask is not None and self.config["mask_target"]:
+            target = target * frame.mask[..., None]
+        return target
+
+    def _pao_weight(self, i: int, out: dict, target: torch.Tensor, omega_raw) -> torch.Tensor:
+        """PAO's weight map W of training frame i for this render (ones when ``pao=off``)."""
+        cfg = self.config
+        fr = self._frames[i]
+        mode = str(cfg["pao"])
+        if mode == "off":
+            h, w = fr.image.shape[:2]
+            return torch.ones(h, w, device=self.device)
+        with self._phase("regions"):
+            labels = self._regions_for(i)
+        with self._phase("pao"):
+            res = pao_weights(
+                out["color"],
+                target,
+                out["alpha"],
+                labels,
+                self.thresholds,
+                omega=0.0 if omega_raw is None else float(omega_raw.detach()),
+                mode=mode,
+                form=str(cfg["pao_form"]),
+                mu_norm=str(cfg["pao_mu"]),
+                scale=float(cfg["pao_alpha"]),
+                beta=float(cfg["pao_beta"]),
+                silhouette=float(cfg["pao_silhouette"]),
+                frame_mask=fr.mask,
+            )
+        weight = res.weight
+        self._weights[fr.index] = weight.detach().cpu().numpy().astype(np.float16)
+        return weight
+
+    def frame_loss(self, i: int, gen: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
+        """Objective of training frame ``i`` (position in ``prepared_frames``) and its logs.
+
+        Pipeline: hooks' ``frame_hands`` -> network (+ DPD) -> ``frame_gaussians`` ->
+        ``rasterize`` -> ``frame_render`` -> PAO weights -> ``self.objective`` terms and the
+        hooks' ``frame_loss_terms``."""
         cfg = self.config
         fr = self._frames[i]
         h, w = fr.image.shape[:2]
         with self._phase("network"):
-            gs = self._gaussians(fr.hands, fr.t, train=True, generator=gen)
+            hands = self.hooks.frame_hands(self, fr, fr.hands)
+            gs = self._gaussians(hands, fr.t, train=True, generator=gen)
+            gs = self.hooks.frame_gaussians(self, fr, gs)
         with self._phase("rasterizer"):
-            out = self._rasterize(gs, fr.K, h, w)
-        render, alpha = out["color"], out["alpha"]
-        target = fr.image
-        if fr.mask is not None and cfg["mask_target"]:
-            target = target * fr.mask[..., None]
-
-        mode = str(cfg["pao"])
+            out = self._rasterize(gs, fr.K, h, w, frame=fr)
+            out = self.hooks.frame_render(self, fr, out)
+        target = self.training_target(fr)
         omega_raw = None
         if cfg["dpd"]:
             omega_raw = torch.stack([g.omega_raw[0] for g in gs.values()]).mean()
-        if mode == "off":
-            weight = torch.ones(h, w, device=self.device)
-        else:
-            with self._phase("regions"):
-                labels = self._regions_for(i)
-            with self._phase("pao"):
-                res = pao_weights(
-                    render,
-                    target,
-                    alpha,
-                    labels,
-                    self.thresholds,
-                    omega=0.0 if omega_raw is None else float(omega_raw.detach()),
-                    mode=mode,
-                    form=str(cfg["pao_form"]),
-                    mu_norm=str(cfg["pao_mu"]),
-                    scale=float(cfg["pao_alpha"]),
-                    beta=float(cfg["pao_beta"]),
-                    silhouette=float(cfg["pao_silhouette"]),
-                    frame_mask=fr.mask,
-                )
-            weight = res.weight
-            self._weights[fr.index] = weight.detach().cpu().numpy().astype(np.float16)
+        weight = self._pao_weight(i, out, target, omega_raw)
 
-        rec = weighted_l1(render, target, weight)
-        loss = cfg["w_rec"] * rec
-        parts = {"rec": float(rec.detach())}
-        kept = keep_where(weight, target, render) if mode != "off" else target
-        if self._perceptual is not None:
-            perc = self._perceptual(render, kept)
-            loss = loss + cfg["w_perceptual"] * perc
-            parts["perceptual"] = float(perc.detach())
-        if fr.mask is not None and cfg["w_silhouette"] > 0:
-            valid = (weight.detach() > 0).to(alpha.dtype) if mode != "off" else 1.0
-            sil = ((alpha - fr.mask).abs() * valid).mean()
-            loss = loss + cfg["w_silhouette"] * sil
-            parts["silhouette"] = float(sil.detach())
-        hands = list(gs.values())
-        opac = torch.cat([g.opacities.reshape(-1) for g in hands])
-        xi = torch.cat([g.shadow.reshape(-1) for g in hands])
-        loss = loss + cfg["w_opacity"] * (opac - 1).pow(2).mean()
-        loss = loss + cfg["w_shadow"] * (xi - 1).pow(2).mean()
-        if cfg["dpd"]:
-            bias = torch.cat([g.delta.reshape(-1) for g in hands]).abs().mean()
-            loss = loss + cfg["w_bias"] * bias
-            parts["bias"] = float(bias.detach())
+        ctx = FrameContext(
+            config=cfg,
+            render=out["color"],
+            alpha=out["alpha"],
+            target=target,
+            mask=fr.mask,
+            weight=weight,
+            pao_mode=str(cfg["pao"]),
+            gaussians=list(gs.values()),
+            perceptual=self._perceptual,
+            laplacian=self.laplacian,
+            offset_norm=self.net.offset_clamp * self.net.template_range,
+            frame=fr,
+        )
+        loss, values = self.objective.frame_loss(
+            ctx, extra=lambda c: self.hooks.frame_loss_terms(self, c)
+        )
+        parts = term_values(values)
+        if omega_raw is not None:
             parts["omega"] = float(omega_raw.detach())
-        if cfg["w_lap"] > 0:
-            lap = torch.zeros((), device=self.device)
-            for g in hands:
-                lap = lap + laplacian_loss(self.laplacian, g.log_scales[0])
-                lap = lap + laplacian_loss(self.laplacian, g.extras["albedo"][0])
-                if g.offsets is not None:
-                    norm = self.net.offset_clamp * self.net.template_range
-                    lap = lap + laplacian_loss(self.laplacian, g.offsets / norm)
-            loss = loss + cfg["w_lap"] * lap
-        if mode == "full" and cfg["w_pao"] > 0:
-            loss = loss - cfg["w_pao"] * weight.mean()
         with torch.no_grad():
-            mse = (render.detach() - target).pow(2).mean().clamp(min=1e-10)
+            mse = (ctx.render.detach() - target).pow(2).mean().clamp(min=1e-10)
             parts["psnr"] = float(-10 * torch.log10(mse))
         return loss, parts
 
@@ -447,13 +460,7 @@ class WildGHand(MethodBase):
         """Colour and silhouette from the frame's camera, size and hand parameters only."""
         for m in self._modules():
             m.eval()
-        hands = {
-            side: tuple(
-                torch.as_tensor(np.asarray(x, np.float32), device=self.device)[None]
-                for x in (hp.pose, hp.shape, hp.trans)
-            )
-            for side, hp in frame.hands.items()
-        }
+        hands = hand_tensors(frame.hands, self.device)
         h, w = int(frame.height), int(frame.width)
         if not hands:
             return {"color": np.zeros((h, w, 3), np.float32), "alpha": np.zeros((h, w), np.float32)}
@@ -474,6 +481,7 @@ class WildGHand(MethodBase):
         }
         if self.optimizer is not None:
             state["optimizer"] = self.optimizer.state_dict()
+        state.update(self.hooks.state_dict(self))
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -481,6 +489,7 @@ class WildGHand(MethodBase):
         self.dpd.load_state_dict(state["dpd"])
         self.thresholds.load_state_dict(state["thresholds"])
         self.hand_type = str(state.get("hand_type", self.hand_type))
+        self.hooks.load_state_dict(self, state)
         opt = state.get("optimizer")
         if opt is not None:
             if self.optimizer is not None:
@@ -508,4 +517,5 @@ class WildGHand(MethodBase):
             out["omega_mean_abs"] = float(omega.abs().mean())
         out["pao_weight"] = {k: v.astype(np.float32) for k, v in sorted(self._weights.items())}
         out["timing"] = dict(self.timing)
+        out.update(self.hooks.diagnostics(self))
         return out

@@ -26,7 +26,7 @@ def _loss(m, frames) -> float:
     """The method's own training loss summed over fixed frames (no update)."""
     gen = torch.Generator().manual_seed(0)
     with torch.no_grad():
-        return sum(float(m._frame_loss(i, gen)[0]) for i in range(len(frames)))
+        return sum(float(m.frame_loss(i, gen)[0]) for i in range(len(frames)))
 
 
 @pytest.fixture(scope="module", params=NAMES)
@@ -94,9 +94,7 @@ def test_appearance_codes_are_used_in_training_only(inter_frames):
     fr = m._frames[0]
     gs = m._gaussians(fr.hands, fr.t, train=False)
     plain = m._rasterize(gs, fr.K, 40, 40)["color"]
-    m._train_index = 0
-    modulated = m._rasterize(gs, fr.K, 40, 40)["color"]
-    m._train_index = None
+    modulated = m._rasterize(m.hooks.frame_gaussians(m, fr, gs), fr.K, 40, 40)["color"]
     assert (modulated - plain).abs().max() > 0.05
     frame = inter_frames[0][0]
     torch.testing.assert_close(
