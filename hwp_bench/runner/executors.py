@@ -5,7 +5,9 @@
   ``cpus // threads`` at a time; with ``gpus`` each concurrent job gets one device through
   ``CUDA_VISIBLE_DEVICES``.
 - ``ray``: the same jobs as Ray tasks (``pip install hwp-bench[ray]``), on ``ray.init()``'s local
-  cluster or on the one at ``address``; ``out`` must then be a path every node can write.
+  cluster or on the one at ``address``; ``out`` (and a dataset folder) must then be a path every
+  node can reach (shared storage, see docs/scaling.md). A task whose worker process dies (a
+  node lost, an out-of-memory kill) is retried by Ray and resumes from the job's checkpoint.
 - ``inline``: in this process, one after another (debugging; no isolation from crashes).
 """
 
@@ -165,14 +167,24 @@ def run_ray(
     cpus: int | None = None,
     gpus_per_job: float = 0.0,
     on_done: Callable[[Outcome], None] | None = None,
+    max_retries: int = 2,
 ) -> list[Outcome]:
-    """Run the jobs as Ray tasks; every task writes its files under ``job.out`` itself."""
+    """Run the jobs as Ray tasks; every task writes its files under ``job.out`` itself.
+
+    ``max_retries``: how often Ray reruns a task whose worker process died (SIGKILL, OOM, a
+    lost node). A rerun is cheap: :func:`run_job` resumes from the last checkpoint, renders
+    only what is missing and skips a finished job. A job that *fails* (an exception) is not
+    retried: run_job reports it in its outcome instead of raising.
+    """
     import ray
 
     from hwp_bench.methods.registry import ENV_VAR
+    from hwp_bench.metrics.protocols.registry import ENV_VAR as PROTOCOLS_ENV_VAR
 
     prefetch(jobs)
-    env_vars = {k: os.environ[k] for k in (ENV_VAR, "HWP_HOME") if k in os.environ}
+    # Plugins registered through environment variables must be found by the workers too.
+    forwarded = (ENV_VAR, PROTOCOLS_ENV_VAR, "HWP_HOME")
+    env_vars = {k: os.environ[k] for k in forwarded if k in os.environ}
     started_here = False
     if not ray.is_initialized():
         kwargs: dict[str, Any] = {
@@ -204,7 +216,7 @@ def run_ray(
         task = ray.remote(max_calls=1)(run_job).options(
             num_cpus=max(1, jobs[0].threads) if jobs else 1,
             num_gpus=gpus_per_job,
-            max_retries=0,
+            max_retries=max_retries,
         )
         refs = {task.remote(j): (i, j) for i, j in enumerate(jobs)}
         outcomes: list[Outcome | None] = [None] * len(jobs)
