@@ -6,9 +6,14 @@ perturbed capture and its clean twin make exactly the same draws: the twin only 
 perturbation strengths to zero. Frames are then pure functions of the frame index, which makes
 generation resumable and deterministic.
 
-A frame is rendered as the average of exposure sub-frames (motion blur: one sub-frame when the
-blur strength is zero), each one a full scene state at a continuous time: both hands (open hand
-model, camera-space parameters), the props, the backdrop plane, the light. Masks come from the
+Perturbations are declared units (:mod:`hwp_bench.synth.perturbations`): the scene makes one
+instance of every registered perturbation per capture and applies their hooks at fixed points
+(hand motion, light, extra meshes, exposure); it knows no perturbation by name.
+
+A frame is rendered as the average of exposure sub-frames (motion blur: one sub-frame when no
+perturbation asks for an exposure), each one a full scene state at a continuous time: both
+hands (open hand model, camera-space parameters), the perturbations' meshes (props), the
+backdrop plane, the light. Masks come from the
 same visibility pass as the pixels (and an extra hands-only pass for the amodal hand mask),
 averaged over the exposure like the pixels.
 
@@ -31,18 +36,14 @@ from hwp_bench.data.splits import split_bounds, split_of
 from hwp_bench.synth import primitives as P
 from hwp_bench.synth import textures as T
 from hwp_bench.synth.camera import CameraPath, intrinsics
-from hwp_bench.synth.motion import make_extreme_track, make_track, motif_for
-from hwp_bench.synth.props import HandFrame, make_props
-from hwp_bench.synth.rig import (
-    PALM_SIGN,
-    HandRig,
-    axis_angle_to_rotmat,
-    rotmat_to_axis_angle,
-)
-from hwp_bench.synth.schedule import make_schedules
+from hwp_bench.synth.motion import make_track, motif_for
+from hwp_bench.synth.perturbations import registry
+from hwp_bench.synth.perturbations.base import HandMotion, LightState, Perturbation
+from hwp_bench.synth.rig import HandRig, axis_angle_to_rotmat, rotmat_to_axis_angle
+from hwp_bench.synth.schedule import Schedule
 from hwp_bench.synth.shading import KINDS, Light, Mesh, coverage, render, vertex_normals
 from hwp_bench.synth.skin import SkinIdentity, bake_skin_texture, linear_to_srgb
-from hwp_bench.synth.spec import PERTURBATIONS, CaptureInfo, Preset
+from hwp_bench.synth.spec import CaptureInfo, Preset
 
 STREAMS = ("identity", "motion", "schedule", "camera", "light", "props", "noise", "backdrop")
 # Depth of the hands: HWP's focal (5000/256 px per image pixel) makes a ~20 cm hand fill
@@ -56,6 +57,22 @@ def _rng_streams(seed: int, number: int) -> dict[str, np.random.Generator]:
     ss = np.random.SeedSequence([int(seed), int(number), 0x5EED])
     kids = ss.spawn(len(STREAMS))
     return {name: np.random.default_rng(k) for name, k in zip(STREAMS, kids, strict=True)}
+
+
+def _own_stream(seed: int, number: int, tag: str) -> np.random.Generator:
+    """A perturbation's own random stream: depends on (seed, capture, tag) only."""
+    return np.random.default_rng([int(seed), int(number), 0x5EED, *tag.encode()])
+
+
+def _perturbation_streams(
+    p: Perturbation, rngs: dict[str, np.random.Generator], seed: int, number: int
+) -> tuple[np.random.Generator, np.random.Generator]:
+    """(schedule stream, set-up stream) of ``p``: named scene streams for the built-ins,
+    else one stream of its own for both."""
+    if p.streams is None:
+        own = _own_stream(seed, number, p.tag)
+        return own, own
+    return rngs[p.streams[0]], rngs[p.streams[1]]
 
 
 def _base_rotation(rig: HandRig, palm_to_camera: bool, roll: float, pitch: float) -> np.ndarray:
@@ -127,7 +144,15 @@ class CaptureScene:
         rngs = _rng_streams(seed, info.number)
         self.motif = motif_for(info.action, info.hand_type)
         # Tempo scales with the frame rate implied by the preset (quick: ~100 frames).
-        tempo = self.motif.tempo * max(1.0, self.num_frames / 150.0) ** 0.5
+        self.tempo = tempo = self.motif.tempo * max(1.0, self.num_frames / 150.0) ** 0.5
+        # One instance of every registered perturbation, in application order.
+        self.perturbations: dict[str, Perturbation] = {
+            cls.tag: cls() for cls in registry.registered()
+        }
+        streams = {
+            tag: _perturbation_streams(p, rngs, seed, info.number)
+            for tag, p in self.perturbations.items()
+        }
 
         # Identity: one person per capture (both hands share shape and skin).
         r = rngs["identity"]
@@ -185,7 +210,7 @@ class CaptureScene:
 
         # Motion.
         r = rngs["motion"]
-        self.tracks, self.extreme, self.base_rot, self.anchor = {}, {}, {}, {}
+        self.tracks, self.base_rot, self.anchor = {}, {}, {}
         self.test_tracks = {}
         self.val_start = bounds["validation"][0]
         for side in self.sides:
@@ -194,21 +219,20 @@ class CaptureScene:
             self.test_tracks[side] = make_track(
                 r, mh, self.num_frames, self.test_start, tempo, test=True
             )
-            self.extreme[side] = make_extreme_track(r, self.num_frames, tempo)
+            for tag, p in self.perturbations.items():
+                p.setup_side(self, side, streams[tag][1])
             self.base_rot[side] = _base_rotation(
                 self.rigs[side], mh.palm_to_camera, mh.roll, self.motif.pitch
             )
             self.anchor[side] = np.array(mh.anchor) + np.array([0.0, 0.0, self.depth])
-        self.fast = {
-            "period": r.uniform(5.0, 7.0),
-            "phase": r.uniform(0, 2 * np.pi, 3),
-            "amp": r.uniform(0.010, 0.014),
-        }
 
-        # Perturbation schedules (all zero for the clean twin, after the same draws).
-        self.schedules = make_schedules(
-            rngs["schedule"], list(info.perturbations), self.num_frames, self.test_start
-        )
+        # Perturbation schedules: drawn for every perturbation, tagged or not, so that tags
+        # never shift a random stream; untagged ones are zero (the clean twin zeroes all of
+        # them in strengths(), after the same draws).
+        self.schedules: dict[str, Schedule] = {}
+        for tag, p in self.perturbations.items():
+            sched = p.schedule(streams[tag][0], self.num_frames, self.test_start)
+            self.schedules[tag] = sched if tag in info.perturbations else Schedule.zero()
         self.camera = (
             CameraPath.handheld(rngs["camera"], self.depth)
             if info.device == "phone"
@@ -221,13 +245,8 @@ class CaptureScene:
         self.light_dir /= np.linalg.norm(self.light_dir)
         self.ambient = r.uniform(0.35, 0.5) * np.array([1.0, 0.98, 0.95])
         self.sun = r.uniform(0.75, 0.95) * np.array([1.0, 0.97, 0.92])
-        self.illum = {
-            "gain_phase": r.uniform(0, 2 * np.pi),
-            "gain_period": r.uniform(25, 50),
-            "temp_phase": r.uniform(0, 2 * np.pi),
-            "sweep": r.uniform(0.8, 1.3) * r.choice([-1, 1]),
-        }
-        self.props = make_props(rngs["props"], info.action)
+        for tag, p in self.perturbations.items():
+            p.setup(self, streams[tag][1])
         r = rngs["backdrop"]
         from scipy.ndimage import gaussian_filter
 
@@ -267,11 +286,16 @@ class CaptureScene:
             side=side,
         )
 
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """Tags of the perturbations this scene applies, in application order."""
+        return tuple(self.perturbations)
+
     def strengths(self, t: float) -> dict[str, float]:
         """Perturbation strengths at (continuous) time ``t``; zero for the clean twin."""
         if self.clean:
-            return {p: 0.0 for p in PERTURBATIONS}
-        return {p: float(self.schedules[p](np.array(t))) for p in PERTURBATIONS}
+            return {p: 0.0 for p in self.perturbations}
+        return {p: float(self.schedules[p](np.array(t))) for p in self.perturbations}
 
     def _draw_noise(self, r: np.random.Generator) -> None:
         n = self.num_frames
@@ -307,15 +331,10 @@ class CaptureScene:
                 ctrl = (1 - w) * ctrl + w * tc
                 eul = (1 - w) * eul + w * te
                 tr = (1 - w) * tr + w * tt
-            ectrl, eeul, _ = self.extreme[side].at(np.array(t))
-            c = s["complex_pose"]
-            ctrl = (1 - c) * ctrl + c * ectrl
-            eul = eul + c * eeul
-            b = s["blur"]
-            if b > 0:
-                ph = 2 * np.pi * t / self.fast["period"] + self.fast["phase"]
-                tr = tr + b * self.fast["amp"] * np.array([np.sin(ph[0]), 0.6 * np.cos(ph[1]), 0])
-                eul = eul + b * np.array([0.0, 0.09 * np.sin(ph[2]), 0.06 * np.sin(ph[0])])
+            m = HandMotion(ctrl, eul, tr)
+            for tag, p in self.perturbations.items():
+                p.hand(self, side, t, s.get(tag, 0.0), m)
+            ctrl, eul, tr = m.ctrl, m.eul, m.tr
             R_world = _euler(eul) @ self.base_rot[side]
             wrist = self.anchor[side] + tr
             fingers = self.rigs[side].pose_from_controls(ctrl)
@@ -397,25 +416,22 @@ class CaptureScene:
                 st.joints = st.joints + sign * shift * u
 
     def light_at(self, t: float, s: dict[str, float]) -> tuple[Light, float, np.ndarray]:
-        """The light at time ``t``: (Light, global gain, colour-temperature tint)."""
+        """The light at time ``t``: (Light, global gain, colour-temperature tint).
+
+        The capture's base light (direction, sun, ambient, shadows 0.55, gain 1, no tint),
+        changed by every perturbation's ``light`` hook, then turned with the camera."""
         R_cam, _ = self.camera.at(t)
-        k = s["illumination"]
-        ill = self.illum
-        sweep = k * ill["sweep"] * np.sin(2 * np.pi * t / (ill["gain_period"] * 1.3))
-        d = P.rotation([0, 1, 0], sweep) @ P.rotation([1, 0, 0], 0.5 * sweep) @ self.light_dir
-        sign = np.tanh(3 * np.sin(2 * np.pi * t / ill["gain_period"] + ill["gain_phase"]))
-        gain = float(np.exp(k * 0.9 * sign))
-        temp = k * np.sin(2 * np.pi * t / (ill["gain_period"] * 0.7) + ill["temp_phase"])
-        tint = np.exp(temp * np.array([0.28, 0.0, -0.32]))
-        light = Light(
-            R_cam @ d,
-            self.sun * (1 + 0.6 * k),
-            self.ambient * (1 - 0.65 * k),
-            shadow_strength=0.55 + 0.4 * k,  # hard, deep shadows under harsh light
+        st = LightState(
+            self.light_dir.copy(), self.sun.copy(), self.ambient.copy(), 0.55, 1.0, np.ones(3)
         )
-        return light, gain, tint
+        for tag, p in self.perturbations.items():
+            p.light(self, t, s.get(tag, 0.0), st)
+        light = Light(R_cam @ st.direction, st.sun, st.ambient, shadow_strength=st.shadow_strength)
+        return light, st.gain, st.tint
 
     def meshes_at(self, t: float, s: dict[str, float], hands: dict[str, HandState]):
+        """Everything drawn at time ``t``: hands, the perturbations' meshes (props), forearms
+        and the backdrop, in that order."""
         R_cam, t_cam = self.camera.at(t)
         meshes = []
         for side, st in hands.items():
@@ -435,12 +451,8 @@ class CaptureScene:
                     shininess=16.0,
                 )  # fmt: skip
             )
-        frames = {
-            side: HandFrame.from_joints(st.joints, PALM_SIGN[side], self.rigs[side].tips)
-            for side, st in hands.items()
-        }
-        for prop in self.props:
-            meshes.extend(prop.meshes(frames, t, s["hoi"], R_cam))
+        for tag, p in self.perturbations.items():
+            meshes.extend(p.meshes(self, t, s.get(tag, 0.0), hands))
         for st in hands.values():
             meshes.extend(self._arm_meshes(st))
         bd = self.backdrop.transformed(R_cam, t_cam)
@@ -496,9 +508,13 @@ class CaptureScene:
 
     # ------------------------------------------------------------------ frames
     def exposure_times(self, i: int) -> np.ndarray:
-        """Sub-frame times of frame ``i``: one when still, ``blur_subframes`` when blurred."""
+        """Sub-frame times of frame ``i``: one when still, ``blur_subframes`` when blurred.
+
+        The exposure (in frame intervals) is the longest any perturbation asks for."""
         s = self.strengths(float(i))
-        e = 1.0 * s["blur"]  # exposure in frame intervals (up to a 360-degree shutter)
+        e = 0.0
+        for tag, p in self.perturbations.items():
+            e = max(e, p.exposure(self, s[tag]))
         if e < 0.05:
             return np.array([float(i)])
         n = self.preset.blur_subframes
@@ -595,7 +611,7 @@ class CaptureScene:
         total = float(r["mask"].sum())
         occ_frac = 0.0 if total <= 0 else float(np.clip(r["occluded"].sum() / total, 0, 1))
         light, gain, tint = r["light"]
-        active = [p for p in PERTURBATIONS if s[p] > 0.02]
+        active = [p for p in self.perturbations if s[p] > 0.02]
         J = r["joints_2d"]
         lo, hi = J.min(0), J.max(0)
         c, half = (lo + hi) / 2, (hi - lo).max() / 2 * 1.5
@@ -607,13 +623,13 @@ class CaptureScene:
             "blur_length": r["blur_length"],
             # Clean means no perturbation at all (exact zeros): such frames are identical,
             # pixel for pixel, in the clean twin.
-            "clean": all(s[p] == 0.0 for p in PERTURBATIONS),
+            "clean": all(s[p] == 0.0 for p in self.perturbations),
             "occluder_mask": r["occluder"].astype(np.float32),
             "visible_mask": r["visible"].astype(np.float32),
             "exact_hands": exact,
             "frame_tags": active,
             "hand_box": np.array([c[0] - half, c[1] - half, c[0] + half, c[1] + half]),
-            "strengths": {p: round(float(s[p]), 6) for p in PERTURBATIONS},
+            "strengths": {p: round(float(s[p]), 6) for p in self.perturbations},
             "exposure": r["exposure"],
             "light_direction": [round(float(x), 6) for x in light.direction],
             "color_tint": [round(float(x), 6) for x in tint],

@@ -7,15 +7,18 @@ cosine bump of random length and peak, so perturbations come and go like in a re
 clip (the last 10%, plus a short margin before it so that no episode's tail leaks in) and for
 tags the capture does not carry. The curves are continuous in time so that motion blur can
 evaluate them inside a frame's exposure.
+
+This is the default ``schedule`` hook of every perturbation
+(:class:`hwp_bench.synth.perturbations.Perturbation`); the scene draws one curve per registered
+perturbation, tagged or not, so a capture's tags never shift the random stream.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-
-from hwp_bench.synth.spec import PERTURBATIONS
 
 
 @dataclass
@@ -26,6 +29,15 @@ class Schedule:
     halfwidths: np.ndarray
     peaks: np.ndarray
     stop: float  # no strength at or after this time
+
+    @classmethod
+    def zero(cls) -> Schedule:
+        """No episode: strength 0 at every time (untagged captures, the clean twin)."""
+        return cls(np.zeros(0), np.zeros(0), np.zeros(0), 0.0)
+
+    def scaled(self, level: float) -> Schedule:
+        """The same episodes with peaks times ``level`` (robustness sweeps)."""
+        return dataclasses.replace(self, peaks=self.peaks * float(level))
 
     def __call__(self, t: np.ndarray) -> np.ndarray:
         t = np.asarray(t, dtype=np.float64)
@@ -43,7 +55,7 @@ def make_schedule(
     margin = 2.0
     stop = test_start - margin
     if stop <= 4:
-        return Schedule(np.zeros(0), np.zeros(0), np.zeros(0), 0.0)
+        return Schedule.zero()
     n_ep = max(1, int(round(rng.uniform(2, 4) * max(num_frames, 60) / 100)))
     total = coverage * stop
     widths = rng.dirichlet(np.ones(n_ep)) * total * 0.5 + 3.0  # half-widths
@@ -53,20 +65,3 @@ def make_schedule(
     centres = np.minimum(centres, stop - widths)
     peaks = rng.uniform(0.55, 1.0, n_ep)
     return Schedule(centres, widths, peaks, stop)
-
-
-def make_schedules(
-    rng: np.random.Generator, tags: list[str], num_frames: int, test_start: int
-) -> dict[str, Schedule]:
-    """One schedule per perturbation; tags the capture lacks get an all-zero schedule.
-
-    Every perturbation draws its random numbers whether tagged or not, so changing a tag set
-    never shifts the random stream of the others.
-    """
-    out = {}
-    for p in PERTURBATIONS:
-        sched = make_schedule(rng, num_frames, test_start)
-        if p not in tags:
-            sched = Schedule(np.zeros(0), np.zeros(0), np.zeros(0), 0.0)
-        out[p] = sched
-    return out

@@ -10,10 +10,24 @@ frame counts proportional to Table II (divided by 6).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from hwp_bench.data.tags import PERTURBATIONS, TABLE_II, CaptureInfo
+if TYPE_CHECKING:
+    from hwp_bench.data.tags import CaptureInfo
 
-__all__ = ["PERTURBATIONS", "PRESETS", "TABLE_II", "CaptureInfo", "Preset", "get_preset"]
+__all__ = ["PRESETS", "Preset", "get_preset"]
+
+# Re-exported from hwp_bench.data.tags on first use: the data layer reads the perturbation
+# registry (hwp_bench.synth.perturbations), so importing it here eagerly would be a cycle.
+_FROM_TAGS = ("PERTURBATIONS", "TABLE_II", "CaptureInfo")
+
+
+def __getattr__(name: str):
+    if name in _FROM_TAGS:
+        from hwp_bench.data import tags
+
+        return getattr(tags, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
