@@ -2,8 +2,12 @@
 
 Perturbation tags are short identifiers used everywhere (result files' per-tag means, the
 dataset card, queries): ``hoi`` (hand-object interaction), ``complex_pose``, ``illumination``,
-``blur`` (motion blur). Table V's groups are *derived* from Table II (inter captures carrying
-each tag), and the tests check the derivation against the groups printed in the paper.
+``blur`` (motion blur). Their names and titles are declared once, by the perturbation units of
+HWP-Synth (:mod:`hwp_bench.synth.perturbations`): ``PERTURBATIONS`` are the paper's four
+(the built-ins, Table II's vocabulary), :func:`perturbation_tags` every registered one (a new
+perturbation is accepted in dataset folders and queries without editing this module).
+Table V's groups are *derived* from Table II (inter captures carrying each tag), and the tests
+check the derivation against the groups printed in the paper.
 
 Example: captures with motion blur among the interacting-hand captures::
 
@@ -17,13 +21,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-PERTURBATIONS = ("hoi", "complex_pose", "illumination", "blur")
-PERTURBATION_NAMES = {
-    "hoi": "hand-object interaction",
-    "complex_pose": "complex poses",
-    "illumination": "illumination changes",
-    "blur": "motion blur",
-}
+from hwp_bench.synth.perturbations import registry as _perturbations
+
+#: The paper's perturbation tags (Table II), in its order: the built-in perturbation units.
+PERTURBATIONS: tuple[str, ...] = _perturbations.builtin_tags()
+#: Tag -> words for people, for the paper's tags.
+PERTURBATION_NAMES: dict[str, str] = {c.tag: c.title for c in _perturbations.BUILTIN}
 HAND_TYPES = ("single", "inter")
 DEVICES = ("phone", "webcam")
 
@@ -38,13 +41,23 @@ class CaptureInfo:
     action: str
     device: str  # "phone" (handheld, moving camera) | "webcam" (fixed)
     frames: int  # frame count in the paper / upstream release
-    perturbations: tuple[str, ...]  # subset of PERTURBATIONS, in that order
+    perturbations: tuple[str, ...]  # registered tags, in registry order
 
     @property
     def upstream_folder(self) -> str:
         """Folder name in the authors' release (``capture0_subsample3_single`` ...)."""
         suffix = "_single" if self.hand_type == "single" else ""
         return f"capture{self.number}_subsample3{suffix}"
+
+
+def perturbation_tags() -> tuple[str, ...]:
+    """Every registered perturbation tag (the paper's, then plugins'), in registry order."""
+    return _perturbations.tags()
+
+
+def perturbation_names() -> dict[str, str]:
+    """Tag -> words for people, for every registered perturbation."""
+    return _perturbations.titles()
 
 
 def capture_id(number: int) -> str:
@@ -141,8 +154,9 @@ def query(
     hand_type: str | None = None,
 ) -> list[str]:
     """Captures of ``config`` filtered by perturbation tag, recording device and hand type."""
-    if perturbation is not None and perturbation not in PERTURBATIONS:
-        raise ValueError(f"unknown perturbation {perturbation!r}: choose one of {PERTURBATIONS}")
+    known = perturbation_tags()
+    if perturbation is not None and perturbation not in known:
+        raise ValueError(f"unknown perturbation {perturbation!r}: choose one of {known}")
     if device is not None and device not in DEVICES:
         raise ValueError(f"unknown device {device!r}: choose one of {DEVICES}")
     out = []

@@ -6,6 +6,9 @@ everything else (poses, camera, appearance, the clean test clip) stays identical
 is fitted on every level with the ordinary runner and scored on the same clean test clip; the
 curve PSNR(strength) shows robustness directly, without the confounds of comparing captures.
 
+Any registered HWP-Synth perturbation can be swept (:mod:`hwp_bench.synth.perturbations`), by
+its tag or one of its aliases (``occlusion`` is ``hoi``).
+
 Level ``L`` multiplies the peaks of the capture's strength schedule for that perturbation
 (``L = 0``: the clean twin; ``L = 1``: the strength HWP-Synth uses by default; ``L > 1`` is
 allowed up to 2, with strengths still clipped to [0, 1] by the renderer).
@@ -19,18 +22,41 @@ from __future__ import annotations
 import dataclasses
 import os
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-#: CLI names -> HWP-Synth perturbation tags.
-SWEEP_PERTURBATIONS = {
-    "blur": "blur",
-    "occlusion": "hoi",
-    "hoi": "hoi",
-    "illumination": "illumination",
-    "complex_pose": "complex_pose",
-}
+
+class _SweepNames(Mapping[str, str]):
+    """CLI names -> HWP-Synth perturbation tags, read from the perturbation registry on every
+    use (so a perturbation registered after import is sweepable): each registered
+    perturbation's tag, then its aliases."""
+
+    def _names(self) -> dict[str, str]:
+        from hwp_bench.synth.perturbations import registered
+
+        out: dict[str, str] = {}
+        for cls in registered():
+            out[cls.tag] = cls.tag
+            for alias in cls.aliases:
+                out.setdefault(alias, cls.tag)
+        return out
+
+    def __getitem__(self, name: str) -> str:
+        names = self._names()
+        if name not in names:
+            raise KeyError(f"unknown perturbation {name!r}: choose one of {', '.join(names)}")
+        return names[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
+#: CLI names -> HWP-Synth perturbation tags (a live view of the registry).
+SWEEP_PERTURBATIONS: Mapping[str, str] = _SweepNames()
 SCHEMA = "hwp-bench-sweep"
 
 
@@ -64,8 +90,7 @@ def generate_level(
         return root
     info = dataclasses.replace(capture_info(capture), perturbations=(tag,))
     scene = CaptureScene(info, get_preset(preset), seed, num_frames=num_frames)
-    sched = scene.schedules[tag]
-    sched.peaks = sched.peaks * float(level)
+    scene.schedules[tag] = scene.schedules[tag].scaled(level)
 
     def rows():
         from tqdm.auto import tqdm
