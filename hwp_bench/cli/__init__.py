@@ -17,6 +17,7 @@ import typer  # noqa: E402
 
 from hwp_bench.cli import data as _data
 from hwp_bench.cli import eval as _eval
+from hwp_bench.cli import fetch as _fetch  # also registers `data fetch`
 from hwp_bench.cli import hand as _hand
 from hwp_bench.cli import leaderboard as _leaderboard
 from hwp_bench.cli import protocol as _protocol
@@ -37,6 +38,7 @@ app = typer.Typer(
 
 app.add_typer(_hand.app, name="hand", help="Hand models: inspect and render.")
 app.add_typer(_data.app, name="data", help="Datasets: HWP-Synth, HWP export, conversion, info.")
+app.add_typer(_fetch.app, name="assets", help="Model files (SAM checkpoint): fetch, list.")
 app.command("run")(_run.run)
 app.command("methods")(_run.methods)
 app.command("test-method")(_run.test_method)

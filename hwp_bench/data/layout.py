@@ -123,6 +123,7 @@ class DatasetWriter:
         license: str = "other",
         citation: str = "",
         notes: str = "",
+        revision: str | None = None,
         rows_per_group: int = 64,
         max_shard_bytes: int = 400 * 1024**2,
     ) -> None:
@@ -133,6 +134,8 @@ class DatasetWriter:
         self.license = license
         self.citation = citation
         self.notes = notes
+        # Where the data came from, e.g. "XuanHuang0/WildGHand@<commit>": result files name it.
+        self.revision = revision
         self.rows_per_group = int(rows_per_group)
         self.max_shard_bytes = int(max_shard_bytes)
 
@@ -144,7 +147,7 @@ class DatasetWriter:
         if (root / MANIFEST).is_file():
             m = json.loads((root / MANIFEST).read_text())
             keys = ("name", "pretty_name", "description", "license", "citation", "notes")
-            meta = {k: m[k] for k in keys if m.get(k) is not None}
+            meta = {k: m[k] for k in (*keys, "revision") if m.get(k) is not None}
         return cls(root, **{**meta, **kwargs})
 
     # ------------------------------------------------------------------ resume
@@ -343,6 +346,8 @@ class DatasetWriter:
             },
             "configs": configs_present(caps),
         }
+        if self.revision is not None:
+            manifest["revision"] = self.revision
         atomic_write_json(self.root / MANIFEST, manifest)
         from hwp_bench.io import atomic_write_text
 
@@ -506,7 +511,7 @@ def copy_captures(
             os.replace(tmp, final)
         atomic_write_json(marker, have[cap])
     meta = DatasetWriter.open(src)
-    keys = ("name", "pretty_name", "description", "license", "citation", "notes")
+    keys = ("name", "pretty_name", "description", "license", "citation", "notes", "revision")
     DatasetWriter(dst, **{**{k: getattr(meta, k) for k in keys}, **card}).finalize()
     return caps
 

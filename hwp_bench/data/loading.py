@@ -10,7 +10,10 @@ order:
    export`` and Hub downloads put it; ``"owner/repo"`` -> ``datasets_dir() / "owner--repo"``);
 4. the Hub: ``"hwp"`` means ``$HWP_HUB_REPO`` (default ``hwp-bench/hwp``), a name with a slash is
    a repo id. Only the files of the needed captures are downloaded, into the data home (step 3
-   finds them next time, offline included).
+   finds them next time, offline included);
+5. for ``"hwp"`` only: the authors' release ``XuanHuang0/WildGHand`` (``$HWP_RELEASE_REPO``), in
+   their raw layout: the needed captures are downloaded and converted into the data home by
+   :func:`hwp_bench.data.release.fetch_release` (what ``hwp-bench data fetch`` runs).
 
 When nothing works, :class:`DatasetNotFoundError` lists every place that was tried and what to
 do, instead of a stack of HTTP errors.
@@ -107,9 +110,44 @@ def resolve(
             f"dataset {name!r} not found. Tried: " + "; ".join(tried) + ". Pass a folder "
             "written by `hwp-bench data export` / `convert-upstream`, 'synth', or 'hwp'."
         )
-    return _from_hub(
-        repo_id, home, revision=revision, captures=wanted, tried=tried, endpoint=endpoint
-    )
+    # "hwp" with no repo named: our layout's repo first, then the authors' raw release.
+    release = name == "hwp" and repo_id == hub_repo()
+    try:
+        folder = _from_hub(
+            repo_id, home, revision=revision, captures=wanted, tried=tried, endpoint=endpoint
+        )
+    except (DatasetNotFoundError, LayoutError) as exc:
+        if not release:
+            raise
+        tried.append(f"Hub repo {repo_id} in our layout ({getattr(exc, 'reason', exc)})")
+    else:
+        have = read_captures(folder, strict=False)
+        if not release or all(c in have for c in wanted):
+            return folder
+        missing = ", ".join(c for c in wanted if c not in have)
+        tried.append(f"Hub repo {repo_id} in our layout (lacks {missing})")
+    return _from_release(home, wanted, tried, revision=revision, endpoint=endpoint)
+
+
+def _from_release(
+    home: Path, captures: list[str], tried: list[str], *, revision: str | None, endpoint: str | None
+) -> Path:
+    """The authors' release, converted into ``home`` (see :mod:`hwp_bench.data.release`)."""
+    from hwp_bench.data.release import ReleaseError, fetch_release, release_repo
+
+    try:
+        fetch_release(captures, dest=home, revision=revision, endpoint=endpoint)
+    except ReleaseError as exc:
+        tried.append(f"the authors' release {release_repo()} ({exc})")
+        raise DatasetNotFoundError(
+            "HWP is not available locally and could not be fetched. Tried: "
+            + "; ".join(tried)
+            + ". Fixes: on a machine with internet run `hwp-bench data fetch` (or `hwp-bench "
+            "data export DIR`) and copy the folder into $HWP_HOME/datasets/hwp, convert a "
+            "downloaded release with `hwp-bench data convert-upstream SRC DST`, or use the "
+            "built-in stand-in: source 'synth'."
+        ) from exc
+    return home
 
 
 def _from_hub(
@@ -141,19 +179,23 @@ def _from_hub(
             local_dir=local_dir,
         )
     except Exception as exc:  # offline, unknown repo, HTTP error: one clear message
+        from huggingface_hub import constants
+
+        from hwp_bench.data.release import hub_failure
+
         offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false", "False")
         why = (
-            "HF_HUB_OFFLINE is set"
-            if offline
-            else (f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
+            "HF_HUB_OFFLINE is set" if offline else hub_failure(exc, endpoint or constants.ENDPOINT)
         )
-        raise DatasetNotFoundError(
+        error = DatasetNotFoundError(
             f"HWP is not available locally and could not be fetched from the Hub repo "
             f"{repo_id!r} ({why}). Tried: " + "; ".join(tried) + ". Fixes: on a machine with "
             "internet run `hwp-bench data export DIR` and copy DIR here (or into "
             "$HWP_HOME/datasets/hwp), convert the authors' release with `hwp-bench data "
             "convert-upstream SRC DST`, or use the built-in stand-in: source 'synth'."
-        ) from exc
+        )
+        error.reason = why
+        raise error from exc
     folder = Path(folder)
     if is_dataset_folder(folder):
         # The downloaded card declares every capture of the repo; rewrite it for the captures

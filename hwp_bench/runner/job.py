@@ -145,8 +145,15 @@ def _synth_generator_version() -> str | None:
 
 
 def dataset_revision(job: Job) -> str | None:
-    """The dataset's revision for the result file (see :func:`dataset_fingerprint`)."""
-    return dataset_fingerprint(job.dataset)
+    """The dataset's revision for the result file (see :func:`dataset_fingerprint`).
+
+    For ``hwp`` it is read from the folder the job ran on (the data home's manifest names the
+    upstream commit it was fetched from); the job's identity does not depend on it.
+    """
+    rev = dataset_fingerprint(job.dataset)
+    if rev is None and job.dataset_path:
+        rev = dataset_fingerprint(job.dataset_path)
+    return rev
 
 
 def read_json(path: Path) -> dict | None:

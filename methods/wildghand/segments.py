@@ -111,12 +111,18 @@ def propose_regions(
     sam_model: str = "vit_h",
 ) -> np.ndarray:
     """Region proposals of one frame as label levels [S, H, W] (see module docstring)."""
+    if not sam_checkpoint and method in ("auto", "sam"):
+        # `hwp-bench assets fetch sam` puts the authors' vit_h.pth in the data home.
+        from hwp_bench.assets import sam_checkpoint as fetched_sam_checkpoint
+
+        sam_checkpoint = fetched_sam_checkpoint()
     if method == "auto":
         method = "sam" if sam_available(sam_checkpoint) else "felzenszwalb"
     if method == "sam":
         if not sam_available(sam_checkpoint):
             raise RuntimeError(
-                "pao_segmenter=sam needs `pip install hwp-bench[sam]` and sam_checkpoint=PATH"
+                "pao_segmenter=sam needs `pip install hwp-bench[sam]` and sam_checkpoint=PATH "
+                "(or `hwp-bench assets fetch sam`)"
             )
         return sam_levels(image, sam_checkpoint, sam_model)
     if method == "felzenszwalb":
