@@ -434,6 +434,8 @@ def fetch_release(
         download_files(
             listing, files, raw_root, desc=f"{cap} frames", progress=progress, endpoint=endpoint
         )
+        for stale in dest.parent.glob(f".staging-{dest.name}-{cap}-*"):  # an interrupted run
+            shutil.rmtree(stale, ignore_errors=True)
         staging = dest.parent / f".staging-{dest.name}-{cap}-{uuid.uuid4().hex[:8]}"
         try:
             report = convert_upstream(
