@@ -51,7 +51,7 @@ import numpy as np
 
 from hwp_bench.data.frame import Frame, HandParams
 from hwp_bench.data.tags import CAPTURES, capture_id
-from hwp_bench.io import UnsafePickleError, atomic_write_json, safe_load_pickle
+from hwp_bench.io import atomic_write_json, safe_load_pickle
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 MAX_PKL_BYTES = 1024**3
@@ -385,8 +385,9 @@ def convert_upstream(
         report.captures.append(cr)
         try:
             _convert_capture(writer, cap, folder, size, cr, progress, model)
-        except (UnsafePickleError, ValueError, OSError) as exc:
-            cr.error = f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # noqa: BLE001 - one bad capture must not stop the others
+            msg = str(exc).splitlines()[0][:300] if str(exc) else "no message"
+            cr.error = f"{type(exc).__name__}: {msg}"
             cr.converted = 0
         atomic_write_json(dst / "conversion_report.json", report.to_json())
     writer.finalize()
@@ -423,7 +424,14 @@ def _convert_capture(
 
     def frames() -> Iterator[Frame]:
         for i, entry in enumerate(entries):
-            frame, issue = _convert_frame(entry, i, n, cap, hand_type, sides, files, size, model)
+            try:
+                frame, issue = _convert_frame(
+                    entry, i, n, cap, hand_type, sides, files, size, model
+                )
+            except Exception as exc:  # noqa: BLE001 - one bad frame is reported, not fatal
+                label = _basename(entry.get("img_path")) or "?"
+                why = f"conversion failed ({type(exc).__name__}: {str(exc)[:200]})"
+                frame, issue = None, FrameIssue(i, label, False, [why])
             if issue is not None:
                 cr.frames.append(issue)
             if frame is not None:
@@ -439,6 +447,12 @@ def _convert_capture(
         allow_missing=True,
         progress=progress,
     )
+
+
+def _box_fits(box: np.ndarray, h: int, w: int) -> bool:
+    """A crop box no larger than 4x the image: anything bigger is a corrupt estimate (and a
+    1e12-pixel square would be allocated before it is resized)."""
+    return bool(max(box[2] - box[0], box[3] - box[1]) <= 4 * max(h, w))
 
 
 def _convert_frame(entry, i, n, cap, hand_type, sides, files, size, model):  # noqa: ANN001, ANN202
@@ -492,6 +506,8 @@ def _convert_frame(entry, i, n, cap, hand_type, sides, files, size, model):  # n
             problems.append(f"mask unreadable ({type(exc).__name__}): no hand mask")
 
     box, err = _vector(entry, "bbox_inter", 4)
+    if box is not None and not _box_fits(box, h, w):
+        box, err = None, f"box {box.round(1).tolist()} is far larger than the image"
     if box is None or box[2] <= box[0] or box[3] <= box[1]:
         problems.append(f"bbox_inter unusable ({err or 'empty box'}): box from 2D joints")
         box = _box_from_joints(entry, sides)
@@ -499,7 +515,7 @@ def _convert_frame(entry, i, n, cap, hand_type, sides, files, size, model):  # n
             problems[-1] = problems[-1].replace("2D joints", "the mask")
             ys, xs = np.nonzero(mask > 127)
             box = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float64)
-        if box is None:
+        if box is None or not _box_fits(box, h, w):
             return skip("no hand box (bbox_inter, joints2d_world and mask all unusable)")
 
     f = entry.get("scaled_focal_length")
