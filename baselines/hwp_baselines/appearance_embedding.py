@@ -114,7 +114,7 @@ class AppearanceCodes(TrainingHooks):
 
 
 class AppearanceEmbedding(GaussianHandBaseline):
-    training_hooks = (AppearanceCodes,)
+    training_hooks = (*GaussianHandBaseline.training_hooks, AppearanceCodes)
 
     @classmethod
     def method_info(cls) -> MethodInfo:

@@ -82,7 +82,7 @@ class TrimmedLoss(TrainingHooks):
 
 
 class RobustTrimmed(GaussianHandBaseline):
-    training_hooks = (TrimmedLoss,)
+    training_hooks = (*GaussianHandBaseline.training_hooks, TrimmedLoss)
 
     @classmethod
     def method_info(cls) -> MethodInfo:
