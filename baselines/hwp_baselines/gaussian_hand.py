@@ -8,7 +8,8 @@ can only come from DPD/PAO or from the robust technique a baseline adds, not fro
 implementation of the network or the renderer.
 
 Techniques plug in through WildGHand's public training hooks (``wildghand.hooks``): a
-subclass declares ``training_hooks = (SomeHooks,)``; this class declares none, so
+subclass declares ``training_hooks = (*GaussianHandBaseline.training_hooks, SomeHooks)``, so a
+hook added here reaches every Gaussian baseline; this class declares none, so
 ``intergaussianhand`` is the plain fit. ``robust-trimmed`` replaces outlier pixels of each
 training render by their target (``frame_render``: no loss, no gradient there);
 ``appearance-embedding`` modulates the Gaussians' colours per training frame
