@@ -1,9 +1,9 @@
 """HWP-Synth perturbations as declared units: the registry, and a new one added by a test.
 
-The toy perturbation below (a colour cast) is the one walked through in
-docs/extending_perturbations.md: one class plus a registration. It must change the frames it
-is scheduled on, exactly as its hook says, show up in the tags and strengths, and leave no
-trace once unregistered (the original bytes come back).
+The toy perturbation (a colour cast) is the example of docs/extending_perturbations.md, run
+here exactly as written there: one class plus a registration. It must change the frames it is
+scheduled on, exactly as its hook says, show up in the tags and strengths, and leave no trace
+once unregistered (the original bytes come back).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import pickle
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,25 +24,26 @@ from hwp_bench.synth import generate
 from hwp_bench.synth import perturbations as perts
 from hwp_bench.synth.perturbations import registry
 from hwp_bench.synth.scene import CaptureScene
-from hwp_bench.synth.schedule import Schedule
 from hwp_bench.synth.spec import get_preset
 
 N = 20
 FRAME = 8  # the toy's schedule peaks here (strength exactly 1)
-CAST = np.array([1.0, 0.8, 0.5])  # linear RGB multipliers at full strength: warm cast
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "extending_perturbations.md"
 
 
-class ColourCast(perts.Perturbation):
-    """Toy perturbation: tints the whole image, strongest at frame 8."""
+def _guide_example() -> dict:
+    """Run the guide's tested example (the colour cast) and return what it defines."""
+    text = GUIDE.read_text(encoding="utf-8")
+    blocks = re.findall(r"<!-- tested-example -->\s*```python\n(.*?)```", text, re.S)
+    assert len(blocks) == 1, f"{GUIDE.name} must hold one tested example"
+    namespace: dict = {"__name__": "docs_example"}
+    exec(compile(blocks[0], GUIDE.name, "exec"), namespace)  # noqa: S102
+    return namespace
 
-    tag = "colour_cast"
-    title = "colour cast"
 
-    def schedule(self, rng, num_frames, test_start):
-        return Schedule(np.array([8.0]), np.array([6.0]), np.array([1.0]), test_start - 2.0)
-
-    def light(self, scene, t, k, light):
-        light.tint = light.tint * (1.0 + k * (CAST - 1.0))
+_EXAMPLE = _guide_example()
+ColourCast = _EXAMPLE["ColourCast"]
+CAST = _EXAMPLE["CAST"]  # linear RGB multipliers at full strength
 
 
 def _frame_digest(frame) -> str:
