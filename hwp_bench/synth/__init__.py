@@ -6,8 +6,10 @@
 generating missing captures first. Modules, one job each: ``raster`` (z-buffer triangle
 rasterizer), ``shading`` (textures, normals, light, shadow map), ``skin`` (procedural skin
 albedo baked in UV space), ``textures``/``primitives``/``props`` (objects), ``rig``/``motion``
-(keyposes per action motif), ``camera`` (intrinsics, handheld motion), ``schedule``
-(perturbation strengths over time), ``scene`` (one capture), ``generate`` (dataset folders),
+(keyposes per action motif), ``camera`` (intrinsics, handheld motion), ``perturbations``
+(one module per perturbation tag, its hooks and the registry; guide:
+docs/extending_perturbations.md), ``schedule`` (perturbation strengths over time), ``scene``
+(one capture: applies the registered perturbations), ``generate`` (dataset folders),
 ``preview`` (contact sheets).
 """
 
