@@ -9,7 +9,11 @@ import typer
 
 def sweep_cmd(
     perturbation: str = typer.Option(
-        ..., "--perturbation", "-p", help="blur | occlusion | illumination | complex_pose"
+        ...,
+        "--perturbation",
+        "-p",
+        help="A registered perturbation tag or alias: blur | occlusion (hoi) | illumination | "
+        "complex_pose, or a plugin's tag.",
     ),
     levels: str = typer.Option(
         "0,0.5,1,1.5", "--levels", help="Comma-separated strength multipliers in [0, 2]."
