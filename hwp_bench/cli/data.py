@@ -64,8 +64,13 @@ def info(
         "-p",
         help="Only captures tagged hoi, complex_pose, illumination or blur.",
     ),
+    quick: bool = typer.Option(
+        False, "--quick", help="Check structure and Parquet rows only, not every image."
+    ),
 ) -> None:
-    """Print captures, frame counts per split and perturbation tags as a table.
+    """Print captures, frame counts per split and perturbation tags as a table, then check
+    the folder (manifest, card, split files, every Parquet shard, row labels, images); exit 1
+    when anything is broken.
 
     Example: captures with motion blur among the interacting ones: ``info -c inter -p blur``.
     """
@@ -140,6 +145,16 @@ def info(
     typer.echo(
         tabulate(rows, headers=["capture", "hand", "action", "frames", *SPLITS, "missing", "tags"])
     )
+    from hwp_bench.data.layout import validate_dataset
+
+    check = validate_dataset(root, images=not quick, progress=True)
+    if check.problems:
+        typer.echo(f"\nBROKEN: {len(check.problems)} problem(s) in {root}:", err=True)
+        for p in check.problems[:50]:
+            typer.echo(f"  - {p}", err=True)
+        raise typer.Exit(1)
+    what = f"{check.rows} rows" + ("" if quick else f", {check.images} images decoded")
+    typer.echo(f"\nchecked: healthy ({what})")
 
 
 @app.command("convert-upstream")

@@ -40,8 +40,10 @@ capture never has to fit in memory. Split membership is computed from ``index`` 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterable, Mapping
@@ -406,25 +408,68 @@ def normalize_row(raw: Frame | Mapping[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------- reading
 
 
+def _inside(root_real: Path, path: Path) -> bool:
+    """``path`` (links resolved) lies inside the dataset root: links out of it are not followed."""
+    try:
+        return path.resolve().is_relative_to(root_real)
+    except (OSError, RuntimeError):  # a link loop
+        return False
+
+
+def _capture_files(root: Path, root_real: Path, cap: str, info: Any, where: Path) -> list[str]:
+    """The shard paths a ``splits/<capture>.json`` lists, checked: inside ``data/<capture>/``,
+    and still inside the dataset root once links are resolved."""
+    if not isinstance(info, dict) or not isinstance(info.get("files", {}), dict):
+        raise LayoutError(f"{where}: not a capture split file (expected a JSON object)")
+    files = []
+    for s in SPLITS:
+        listed = info.get("files", {}).get(s, [])
+        if not isinstance(listed, list) or not all(isinstance(f, str) for f in listed):
+            raise LayoutError(f"{where}: files.{s} must be a list of paths")
+        for f in listed:
+            if not re.fullmatch(rf"data/{cap}/[A-Za-z0-9._-]+\.parquet", f):
+                raise LayoutError(
+                    f"{where}: {f!r} is not a shard of {cap} (data/{cap}/<name>.parquet)"
+                )
+            if not _inside(root_real, root / f):
+                raise LayoutError(
+                    f"{root / f} leads outside the dataset folder (to {(root / f).resolve()}): "
+                    "links out of a dataset are not followed. Copy the files in, or link the "
+                    "whole dataset folder instead."
+                )
+            files.append(f)
+    return files
+
+
 def read_captures(root: str | os.PathLike, *, strict: bool = True) -> dict[str, dict[str, Any]]:
     """``splits/<capture>.json`` of every completely written capture, in capture order.
 
-    ``strict`` raises :class:`LayoutError` when the folder holds no dataset at all.
+    ``strict`` raises :class:`LayoutError` when the folder holds no dataset at all. A split file
+    that is not valid JSON, lists files outside its capture's folder, or whose files lead out of
+    the dataset root through a link raises :class:`LayoutError` in either mode: such a folder is
+    never read as if it were healthy.
     """
     root = Path(root)
     out: dict[str, dict[str, Any]] = {}
     sdir = root / "splits"
+    root_real = root.resolve()
     for cap in CAPTURE_IDS:
         p = sdir / f"{cap}.json"
         if not p.is_file():
             continue
-        info = json.loads(p.read_text())
-        if int(info.get("schema_version", 0)) > SCHEMA_VERSION:
+        if not _inside(root_real, p):
+            raise LayoutError(f"{p} leads outside the dataset folder: links are not followed")
+        try:
+            info = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise LayoutError(f"{p} is not a readable split file ({type(exc).__name__})") from None
+        files = _capture_files(root, root_real, cap, info, p)
+        version = info.get("schema_version", 0)
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
             raise LayoutError(
-                f"{p} uses dataset schema version {info['schema_version']}, newer than this "
+                f"{p} uses dataset schema version {version!r}, newer than this "
                 f"hwp-bench reads ({SCHEMA_VERSION}): upgrade hwp-bench"
             )
-        files = [f for s in SPLITS for f in info.get("files", {}).get(s, [])]
         if files and all((root / f).is_file() for f in files):
             out[cap] = info
     if strict and not out:
@@ -462,8 +507,28 @@ def shard_files(root: str | os.PathLike, capture: str, split: str) -> list[Path]
     return [root / f for f in info["files"][split]]
 
 
+def _check_rows(table, path: Path, capture: str, split: str) -> None:
+    """Every row of a shard says it belongs to the capture and split whose folder holds it."""
+    import pyarrow.compute as pc
+
+    for col, want in (("capture", capture), ("split", split)):
+        if col not in table.column_names:
+            continue
+        column = table.column(col)
+        if column.null_count or not pc.all(pc.equal(column, want)).as_py():
+            other = sorted({v for v in column.to_pylist() if v != want}, key=str)[:3]
+            raise LayoutError(
+                f"{path}: rows say {col} {', '.join(map(repr, other))}, but the file is "
+                f"{capture}'s {split} shard: the dataset folder is inconsistent"
+            )
+
+
 def read_table(root: str | os.PathLike, captures: Iterable[str], split: str, columns=None):
-    """One Arrow table with the rows of ``captures``' ``split`` (capture, then index order)."""
+    """One Arrow table with the rows of ``captures``' ``split`` (capture, then index order).
+
+    Each shard's rows are checked to belong to the capture and split it is filed under, and
+    the frame indices to be the ones ``splits/<capture>.json`` lists (:class:`LayoutError`).
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -473,8 +538,30 @@ def read_table(root: str | os.PathLike, captures: Iterable[str], split: str, col
     have = read_captures(root, strict=False)
     tables = []
     for cap in captures:
-        for f in have[cap]["files"][split] if cap in have else []:
-            tables.append(pq.read_table(root / f, columns=columns, memory_map=True))
+        if cap not in have:
+            continue
+        indices: list[int] = []
+        for f in have[cap]["files"][split]:
+            path = root / f
+            try:
+                t = pq.read_table(path, columns=columns, memory_map=True)
+                check = (
+                    t
+                    if columns is None
+                    else pq.read_table(path, columns=["capture", "split", "index"])
+                )
+            except (OSError, ValueError, pa.ArrowException) as exc:
+                raise LayoutError(f"{path}: not a readable Parquet shard ({exc})") from None
+            _check_rows(check, path, cap, split)
+            if "index" in check.column_names:
+                indices += check.column("index").to_pylist()
+            tables.append(t)
+        listed = have[cap].get(split)
+        if isinstance(listed, list) and have[cap]["files"][split] and indices != listed:
+            raise LayoutError(
+                f"{root / 'data' / cap}: the {split} rows hold frames {indices[:5]}..., "
+                f"splits/{cap}.json lists {listed[:5]}...: the dataset folder is inconsistent"
+            )
     if not tables:
         schema = arrow_schema()
         if columns is not None:
@@ -519,3 +606,214 @@ def copy_captures(
 def split_counts(num_frames: int) -> dict[str, int]:
     """Frames per split of a full capture (for tables and checks)."""
     return {s: hi - lo for s, (lo, hi) in split_bounds(num_frames).items()}
+
+
+# ---------------------------------------------------------------------- validation
+
+
+@dataclass
+class DatasetCheck:
+    """What :func:`validate_dataset` found: problems (empty: healthy) and what it read."""
+
+    root: Path
+    problems: list[str] = field(default_factory=list)
+    captures: list[str] = field(default_factory=list)
+    rows: int = 0
+    images: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _check_card(root: Path, caps: Mapping[str, Any], problems: list[str]) -> None:
+    import yaml
+
+    path = root / CARD
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{path}: dataset card unreadable ({type(exc).__name__})")
+        return
+    if not text.startswith("---\n") or "\n---" not in text[4:]:
+        problems.append(f"{path}: no YAML header between '---' lines (datasets needs one)")
+        return
+    head = text[4 : text.index("\n---", 3)]
+    try:
+        meta = yaml.safe_load(head)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 2}" if where is not None else ""
+        problems.append(f"{path}: malformed YAML header{at}")
+        return
+    configs = meta.get("configs") if isinstance(meta, dict) else None
+    if not isinstance(configs, list) or not all(isinstance(c, dict) for c in configs):
+        problems.append(f"{path}: YAML header has no list of configs")
+        return
+    for c in configs:
+        name = c.get("config_name")
+        for entry in c.get("data_files") or []:
+            paths = entry.get("path") if isinstance(entry, dict) else None
+            paths = [paths] if isinstance(paths, str) else paths
+            if not isinstance(paths, list):
+                problems.append(f"{path}: config {name!r} has a malformed data_files entry")
+                continue
+            for pattern in paths:
+                m = re.fullmatch(
+                    r"data/(capture\d\d)/(train|validation|test)-\*\.parquet", str(pattern)
+                )
+                if m is None or m.group(1) not in caps:
+                    problems.append(
+                        f"{path}: config {name!r} lists {pattern!r}, which is not a capture of "
+                        "this folder"
+                    )
+
+
+def _check_png(data: Any, col: str, hw: tuple[Any, Any]) -> str | None:
+    from PIL import Image
+
+    if not isinstance(data, (bytes, bytearray)) or not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return f"{col} is not PNG bytes"
+    try:
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as im:
+            im.load()
+            mode, size = im.mode, im.size
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is the file's fault
+        return f"{col} is not a readable PNG ({type(exc).__name__})"
+    want = "RGB" if col == "image" else "L"
+    if mode != want:
+        return f"{col} is mode {mode}, expected {want}"
+    if (size[1], size[0]) != tuple(hw):
+        return f"{col} is {size[0]}x{size[1]}, the row says {hw[1]}x{hw[0]}"
+    return None
+
+
+def _check_shard(
+    path: Path, cap: str, split: str, info: Mapping[str, Any], check: DatasetCheck, images: bool
+) -> list[int]:
+    """Read one shard batch by batch; return its frame indices (problems go to ``check``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from hwp_bench.data.schema import arrow_schema
+
+    problems: list[str] = []
+    indices: list[int] = []
+    try:
+        pf = pq.ParquetFile(path)
+        missing = [n for n in arrow_schema().names if n not in pf.schema_arrow.names]
+        if missing:
+            check.problems.append(f"{path}: columns missing: {', '.join(missing)}")
+            return indices
+        for batch in pf.iter_batches(batch_size=64):
+            rows = (
+                batch.to_pylist()
+                if images
+                else batch.drop_columns(
+                    [c for c in IMAGE_COLUMNS if c in batch.column_names]
+                ).to_pylist()
+            )
+            for row in rows:
+                idx = row.get("index")
+                indices.append(idx)
+                check.rows += 1
+                for col, want in (
+                    ("capture", cap),
+                    ("split", split),
+                    ("num_frames", info.get("num_frames")),
+                    ("hand_type", info.get("hand_type")),
+                ):
+                    if row.get(col) != want:
+                        problems.append(f"row {idx}: {col} is {row.get(col)!r}, expected {want!r}")
+                if not images:
+                    continue
+                hw = (row.get("height"), row.get("width"))
+                for col in IMAGE_COLUMNS:
+                    cell = row.get(col)
+                    if cell is None:
+                        if col == "image":
+                            problems.append(f"row {idx}: no image")
+                        continue
+                    why = _check_png(cell.get("bytes"), col, hw)
+                    check.images += 1
+                    if why:
+                        problems.append(f"row {idx}: {why}")
+                if len(problems) >= 5:
+                    break
+            if len(problems) >= 5:
+                break
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        why = " ".join(str(exc).split())[:120]  # one line, whatever the library said
+        problems.append(f"not a readable Parquet file ({type(exc).__name__}: {why})")
+    check.problems += [f"{path}: {p}" for p in problems[:5]]
+    return indices
+
+
+def validate_dataset(
+    root: str | os.PathLike, *, images: bool = True, progress: bool = False
+) -> DatasetCheck:
+    """Check a dataset folder end to end; what ``hwp-bench data info`` runs.
+
+    The manifest and the card's YAML parse; every split file is consistent (indices follow the
+    80/10/10 rule, counts match, files inside the capture's folder and the dataset root); every
+    shard is readable Parquet with the schema's columns, its rows name its capture and split,
+    and (``images``) every image and mask decodes as a PNG of the row's size and mode.
+    """
+    root = Path(root)
+    check = DatasetCheck(root)
+    try:
+        caps = read_captures(root)
+    except LayoutError as exc:
+        check.problems.append(str(exc))
+        return check
+    check.captures = list(caps)
+    for p in sorted((root / "splits").glob("*.json")):
+        if p.stem in CAPTURE_IDS and p.stem not in caps:
+            check.problems.append(f"{p}: lists shard files that do not exist")
+    try:
+        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise ValueError(f"format is not {FORMAT!r}")
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        check.problems.append(f"{root / MANIFEST}: unreadable ({exc})")
+        manifest = {}
+    _check_card(root, caps, check.problems)
+    shards = [(cap, s, f) for cap, info in caps.items() for s in SPLITS for f in info["files"][s]]
+    if progress:
+        from tqdm import tqdm
+
+        shards = tqdm(shards, desc="checking shards", unit="file")
+    seen: dict[tuple[str, str], list[int]] = {}
+    for cap, split, f in shards:
+        seen.setdefault((cap, split), []).extend(
+            _check_shard(root / f, cap, split, caps[cap], check, images)
+        )
+    for cap, info in caps.items():
+        where = root / "splits" / f"{cap}.json"
+        n = info.get("num_frames")
+        if not isinstance(n, int) or n < 1 or info.get("hand_type") not in HAND_TYPES:
+            check.problems.append(f"{where}: num_frames or hand_type invalid")
+            continue
+        listed: list[int] = []
+        for split in SPLITS:
+            idx = info.get(split)
+            if not isinstance(idx, list) or not all(isinstance(i, int) for i in idx):
+                check.problems.append(f"{where}: {split} must list frame indices")
+                continue
+            listed += idx
+            if info.get("counts", {}).get(split) != len(idx):
+                check.problems.append(f"{where}: counts.{split} disagrees with its index list")
+            if any(not 0 <= i < n or split_of(i, n) != split for i in idx):
+                check.problems.append(f"{where}: {split} lists frames outside the split rule")
+            if info["files"][split] and seen.get((cap, split)) != idx:
+                check.problems.append(
+                    f"{root / 'data' / cap}: the {split} rows do not hold the frames "
+                    f"splits/{cap}.json lists"
+                )
+        missing = info.get("missing") or []
+        if sorted(listed + list(missing)) != list(range(n)):
+            check.problems.append(f"{where}: frames listed plus missing do not cover 0..{n - 1}")
+        entry = (manifest.get("captures") or {}).get(cap) if manifest else None
+        if manifest and (not isinstance(entry, dict) or entry.get("num_frames") != n):
+            check.problems.append(f"{root / MANIFEST}: {cap} disagrees with splits/{cap}.json")
+    return check
