@@ -48,6 +48,19 @@ def _fail(msg: str) -> None:
     raise typer.Exit(2)
 
 
+def _signing_key(path: Path | None) -> bytes | None:
+    """The key bytes of ``--signing-key`` (one-line error and exit 2 when unusable)."""
+    if path is None:
+        return None
+    from hwp_bench.results.signature import SignatureError, load_key
+
+    try:
+        return load_key(path)
+    except SignatureError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command("serve")
 def serve(
     dataset: str = typer.Option(
@@ -72,6 +85,11 @@ def serve(
     frame_delay_s: float = typer.Option(
         0.0, "--frame-delay-s", help="Pause per scored frame (CPU share)."
     ),
+    signing_key: Path = typer.Option(
+        None,
+        "--signing-key",
+        help="Key file (hwp-bench results keygen): sign every published record.",
+    ),
 ) -> None:
     """Serve the leaderboard: uploads, team status, ranking pages; scores in the background."""
     import uvicorn
@@ -88,6 +106,7 @@ def serve(
         lease_s=lease_s,
         poll_s=poll_s,
         frame_delay_s=frame_delay_s,
+        signing_key=_signing_key(signing_key),
     )
     gt = DatasetGroundTruth(dataset, dataset_id=dataset_id)
     app_ = create_app(settings, gt)
@@ -139,12 +158,16 @@ def build(
     storage: Path = STORAGE_OPT,
     db: str = DB_OPT,
     title: str = typer.Option("hwp-bench leaderboard", "--title"),
+    signing_key: Path = typer.Option(
+        None, "--signing-key", help="Key file: sign the records of leaderboard.json."
+    ),
 ) -> None:
     """Export the ranking and detail pages as a static site (index.html, submissions/, samples/)."""
     from hwp_leaderboard.site import build_site
 
+    key = _signing_key(signing_key)
     st, store = _open(storage, db)
-    build_site(store, st, out, title=title)
+    build_site(store, st, out, title=title, signing_key=key)
     typer.echo(f"wrote {out / 'index.html'}")
 
 

@@ -97,15 +97,23 @@ def _load_spec(spec: Path | None, server: str | None, dataset: str | None):  # n
     from hwp_leaderboard.spec import SplitSpec
 
     if spec is not None:
-        obj = json.loads(spec.read_text())
-        specs = [SplitSpec.from_dict(o) for o in (obj if isinstance(obj, list) else [obj])]
+        try:
+            obj = json.loads(spec.read_text(encoding="utf-8"))
+            specs = [SplitSpec.from_dict(o) for o in (obj if isinstance(obj, list) else [obj])]
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+            _fail(f"cannot read the spec {spec}: {type(exc).__name__}: {exc}")
+        except (KeyError, TypeError, AttributeError) as exc:
+            _fail(f"{spec} is not a split spec (from /api/spec/<split>): {exc!r}")
         return {s.split: s for s in specs}
     if server is not None:
         out = {}
         for split in ("single", "inter"):
             code, body = _request("GET", f"{server.rstrip('/')}/api/spec/{split}", timeout=60)
             if code == 200:
-                out[split] = SplitSpec.from_dict(body)
+                try:
+                    out[split] = SplitSpec.from_dict(body)
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    _fail(f"{server} sent a malformed spec for {split}: {exc!r}")
         return out
     if dataset is not None:
         from hwp_leaderboard.groundtruth import DatasetGroundTruth
@@ -135,6 +143,10 @@ def check(
         index = check_submission(archive, spec=specs)
     except SubmissionError as exc:
         _fail(f"invalid submission ({exc.code}): {exc.reason}")
+    except OSError as exc:
+        _fail(f"cannot read {archive}: {exc.strerror or exc}")
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback, for any input
+        _fail(f"invalid submission (unreadable-archive): {type(exc).__name__}: {exc}")
     m = index.manifest
     typer.echo(
         f"ok: {m.method} ({m.split}, protocol {m.protocol}): {len(index.renders)} renders in "

@@ -20,7 +20,9 @@ import io
 import os
 import re
 import stat
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +35,27 @@ from hwp_leaderboard.manifest import Manifest, parse_manifest
 from hwp_leaderboard.spec import SplitSpec, render_name
 
 MANIFEST_NAME = "manifest.json"
-RENDER_RE = re.compile(r"^renders/(capture\d{2})/(\d{1,6})(\.alpha)?\.png$")
+# ASCII digits only (\d would also take "٣"), matched in full (``$`` would allow a newline).
+RENDER_RE = re.compile(r"renders/(capture[0-9]{2})/([0-9]{1,6})(\.alpha)?\.png")
+#: What a malformed archive can make zipfile, zlib or struct raise while it is read: each is
+#: the submission's fault and becomes a coded ``bad-zip`` rejection, never a server error.
+_MALFORMED = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    ValueError,
+    struct.error,
+    NotImplementedError,
+    RuntimeError,
+    UnicodeError,
+    OverflowError,
+    RecursionError,
+    KeyError,
+    IndexError,
+    TypeError,
+)
+_PNG_COLOR_TYPES = {0: "greyscale", 2: "RGB", 3: "palette", 4: "greyscale+alpha", 6: "RGBA"}
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -75,10 +97,12 @@ def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     try:
         with zf.open(info) as fh:
             data = fh.read(info.file_size + 1)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
-        raise SubmissionError("bad-zip", f"cannot read {info.filename}: {exc}") from None
     except NotImplementedError:
         raise SubmissionError("bad-zip", f"cannot read {info.filename}: unsupported") from None
+    except (OSError, *_MALFORMED) as exc:  # zlib.error: a corrupt deflate stream
+        raise SubmissionError(
+            "bad-zip", f"cannot read {info.filename}: {type(exc).__name__}: {exc}"
+        ) from None
     if len(data) != info.file_size:
         raise SubmissionError("bad-zip", f"{info.filename}: size differs from the zip directory")
     return data
@@ -117,9 +141,35 @@ def inspect_archive(
 
     ``spec`` is either one split's spec or a mapping split -> spec (the manifest's split picks
     one). Without a spec, frames cannot be compared with the split; the check then only insists
-    that each capture's images share one size.
+    that each capture's images share one size. Whatever a malformed archive makes the zip
+    reader raise is a ``bad-zip`` :class:`SubmissionError`, never another exception.
     """
-    path = Path(path)
+    try:
+        return _inspect(
+            Path(path),
+            spec=spec,
+            limits=limits,
+            check_headers=check_headers,
+            allowed_protocols=allowed_protocols,
+            dataset_id=dataset_id,
+        )
+    except SubmissionError:
+        raise
+    except _MALFORMED as exc:
+        raise SubmissionError(
+            "bad-zip", f"the archive is malformed ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
+
+
+def _inspect(
+    path: Path,
+    *,
+    spec: SplitSpec | dict[str, SplitSpec] | None,
+    limits: Limits,
+    check_headers: bool,
+    allowed_protocols: tuple[str, ...] | None,
+    dataset_id: str | None,
+) -> ArchiveIndex:
     with _open_zip(path, limits) as zf:
         infos = zf.infolist()
         if len(infos) > limits.max_files:
@@ -176,7 +226,7 @@ def inspect_archive(
             if name == MANIFEST_NAME:
                 manifest_info = info
                 continue
-            m = RENDER_RE.match(name)
+            m = RENDER_RE.fullmatch(name)
             if not m:
                 raise SubmissionError(
                     "unexpected-file",
@@ -304,8 +354,31 @@ def _check_mode(img, name: str, alpha: bool) -> None:  # noqa: ANN001
         raise SubmissionError("bad-png-mode", f"{name} must be {kind}, it is mode {img.mode}")
 
 
+def _check_png_chunks(data: bytes, name: str, alpha: bool) -> None:
+    """8 bits per sample, RGB (or greyscale for a silhouette), one frame: read from the PNG's
+    own header and chunk list, since the decoder maps 16-bit RGB to mode RGB and shows only the
+    first frame of an animated PNG."""
+    if len(data) < 33 or data[12:16] != b"IHDR":
+        raise SubmissionError("not-png", f"{name} is not a PNG file (no IHDR header)")
+    depth, ctype = data[24], data[25]
+    want = 0 if alpha else 2
+    if depth != 8 or ctype != want:
+        kind = "8-bit greyscale (mode L)" if alpha else "8-bit RGB (mode RGB)"
+        got = f"{depth}-bit {_PNG_COLOR_TYPES.get(ctype, f'colour type {ctype}')}"
+        raise SubmissionError("bad-png-mode", f"{name} must be {kind}, it is {got}")
+    pos = 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        if kind in (b"acTL", b"fcTL", b"fdAT"):
+            raise SubmissionError("bad-png-mode", f"{name} is an animated PNG; one frame only")
+        if kind in (b"IDAT", b"IEND"):
+            break
+        pos += 12 + length
+
+
 def _png_header(data: bytes, name: str, limits: Limits, alpha: bool = False) -> tuple[int, int]:
     img = _open_png(data, name, limits)
+    _check_png_chunks(data, name, alpha)
     _check_mode(img, name, alpha)
     return (img.size[1], img.size[0])
 
@@ -321,6 +394,7 @@ def decode_png(
     """Decode one render: HxWx3 float32 in [0, 1] (or HxW for a silhouette), with limits."""
     img = _open_png(data, name, limits)
     _check_hw(name, (img.size[1], img.size[0]), want_hw)
+    _check_png_chunks(data, name, alpha)
     _check_mode(img, name, alpha)
     try:
         img.load()
@@ -339,8 +413,23 @@ def iter_renders(
     *,
     limits: Limits = DEFAULT_LIMITS,
 ) -> Iterator[tuple[str, int, np.ndarray, np.ndarray | None]]:
-    """Yield ``(capture, index, color HxWx3, alpha HxW | None)`` for every render, decoded."""
-    with _open_zip(Path(path), limits) as zf:
+    """Yield ``(capture, index, color HxWx3, alpha HxW | None)`` for every render, decoded.
+
+    As in :func:`inspect_archive`, a malformed archive raises ``bad-zip``, nothing else."""
+    try:
+        yield from _iter_renders(Path(path), index, spec, limits)
+    except SubmissionError:
+        raise
+    except _MALFORMED as exc:
+        raise SubmissionError(
+            "bad-zip", f"the archive is malformed ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
+
+
+def _iter_renders(
+    path: Path, index: ArchiveIndex, spec: SplitSpec | None, limits: Limits
+) -> Iterator[tuple[str, int, np.ndarray, np.ndarray | None]]:
+    with _open_zip(path, limits) as zf:
         for (cap, idx), name in sorted(index.renders.items()):
             want = spec.frames[cap][idx] if spec is not None else None
             color = decode_png(_read_entry(zf, zf.getinfo(name)), name, want, limits=limits)

@@ -1,17 +1,22 @@
 """``manifest.json``: who made a submission, with what, for which split and protocol.
 
-The schema is strict (unknown keys are rejected, lengths bounded, links must be http(s)) because
-every field ends up on a public web page: a ``javascript:`` link or a megabyte-long name must be
-refused here, not escaped later. Required: ``method``, ``authors``, ``split``. Everything else
-is optional and defaults to what the server scores (protocol ``hwp-v1``).
+The schema is strict (unknown keys are rejected, lengths bounded, links must be http(s), no
+type coercion: ``fit_time_s`` of ``"12"`` or ``true`` is refused, not read as 12 or 1) because
+every field ends up on a public web page: a ``javascript:`` link, a megabyte-long name, a NUL
+or a right-to-left override that makes a name read as something else must be refused here, not
+escaped later. Required: ``method``, ``authors``, ``split``. Everything else is optional and
+defaults to what the server scores (protocol ``hwp-v1``). ``contact`` is for the organisers
+only: it is stored, never published (:func:`hwp_leaderboard.site.public_record`).
 """
 
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -24,10 +29,46 @@ from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
 from hwp_leaderboard.errors import SubmissionError
 
 SPLITS = ("single", "inter")
+#: Fields the public pages and ``leaderboard.json`` never show.
+PRIVATE_FIELDS = ("contact",)
+#: Invisible format characters that are part of ordinary text (zero-width (non-)joiners).
+_ALLOWED_FORMAT = {"\u200c", "\u200d"}
 
-ShortStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongStr = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+
+def _visible_text(value: str, *, newlines: bool = False) -> str:
+    """Refuse control characters (NUL ...), bidirectional overrides (U+202E ...), other
+    invisible format characters, lone surrogates and line/paragraph separators."""
+    for ch in value:
+        cat = unicodedata.category(ch)
+        if newlines and ch in "\n\t":
+            continue
+        if cat in ("Cc", "Cs", "Zl", "Zp") or (cat == "Cf" and ch not in _ALLOWED_FORMAT):
+            raise ValueError(
+                f"contains the invisible or control character U+{ord(ch):04X} "
+                f"({unicodedata.name(ch, cat)})"
+            )
+    return value
+
+
+def _short(v: str) -> str:
+    return _visible_text(v)
+
+
+def _long(v: str) -> str:
+    return _visible_text(v, newlines=True)
+
+
+ShortStr = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_short),
+]
+LongStr = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_long)
+]
+Url = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(_short)
+]
 
 
 def _check_url(value: str | None) -> str | None:
@@ -42,7 +83,7 @@ def _check_url(value: str | None) -> str | None:
 
 
 class DatasetRef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     id: ShortStr
     revision: ShortStr | None = None
@@ -51,7 +92,7 @@ class DatasetRef(BaseModel):
 class Manifest(BaseModel):
     """The submission's description; see the module docstring for the rules."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     method: ShortStr
     authors: list[ShortStr] = Field(min_length=1, max_length=50)
@@ -86,6 +127,10 @@ def parse_manifest(data: bytes | str | dict[str, Any]) -> Manifest:
     if isinstance(data, bytes | str):
         try:
             obj = json.loads(data)
+        except RecursionError:
+            raise SubmissionError(
+                "bad-manifest", "manifest.json is not valid JSON: nested too deeply"
+            ) from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise SubmissionError(
                 "bad-manifest", f"manifest.json is not valid JSON: {exc}"
@@ -96,9 +141,11 @@ def parse_manifest(data: bytes | str | dict[str, Any]) -> Manifest:
         raise SubmissionError("bad-manifest", "manifest.json must hold a JSON object")
     try:
         return Manifest.model_validate(obj)
+    except RecursionError:  # a deeply nested value inside a known key
+        raise SubmissionError("bad-manifest", "manifest.json is nested too deeply") from None
     except ValidationError as exc:
         problems = []
-        for err in exc.errors()[:5]:
+        for err in exc.errors(include_input=False, include_url=False)[:5]:
             where = ".".join(str(p) for p in err.get("loc", ())) or "manifest"
             problems.append(f"{where}: {err.get('msg', 'invalid')}")
         raise SubmissionError(

@@ -10,12 +10,20 @@ Routes::
     POST /api/submissions               upload a zip (body = the zip, Bearer token)
     GET  /api/submissions[/<id>]        a team's own submissions, status and reason
     GET  /api/health                    queue counts
+    POST /api/verify                    check a signed record (or leaderboard.json) against
+                                        this server's key and its current scores
 
 An upload is streamed to disk with a hard size cap, its structure checked (cheap: central
 directory, manifest, PNG headers) and recorded as ``pending``; the response returns at once and
 the scoring worker does the rest. Rejected uploads are recorded as ``failed`` with their reason
 and count towards the team's quota like any other submission (quota: ``quota_per_day``
-submissions per team in any 24 h window).
+submissions per team in any 24 h window). That includes an archive whose validation fails in an
+unexpected way: it is rejected with the code ``unreadable-archive`` (HTTP 422), recorded and
+counted, and the operator's log names the exception and where it was raised.
+
+With ``Settings.signing_key`` every published record (``/leaderboard.json``, the static site)
+carries an HMAC-SHA256 signature over its canonical JSON (:mod:`hwp_bench.results.signature`):
+``hwp-bench results verify --key`` checks it offline, ``POST /api/verify`` checks it here.
 """
 
 from __future__ import annotations
@@ -41,9 +49,10 @@ from hwp_leaderboard.limits import DEFAULT_LIMITS, Limits
 from hwp_leaderboard.manifest import SPLITS
 from hwp_leaderboard.scoring import ScorerFactory, protocol_scorer, registered_protocols
 from hwp_leaderboard.site import public_record, render_detail, render_index
-from hwp_leaderboard.worker import Worker
+from hwp_leaderboard.worker import Worker, _where
 
 log = logging.getLogger("hwp_leaderboard.server")
+VERIFY_MAX_BYTES = 8 * 1024 * 1024
 
 
 @dataclass
@@ -59,6 +68,7 @@ class Settings:
     frame_delay_s: float = 0.0
     title: str = "hwp-bench leaderboard"
     allowed_protocols: tuple[str, ...] = field(default_factory=registered_protocols)
+    signing_key: bytes | None = None  # signs every published record (HMAC-SHA256)
 
 
 def _private_record(row: dict) -> dict:
@@ -168,7 +178,50 @@ def create_app(
     @app.get("/api/leaderboard")
     def leaderboard_json() -> dict:
         rows = store.list_submissions(status="done")
-        return {"submissions": [public_record(r) for r in rows if r.get("scores")]}
+        key = settings.signing_key
+        return {"submissions": [public_record(r, signing_key=key) for r in rows if r.get("scores")]}
+
+    @app.post("/api/verify")
+    async def verify(request: Request) -> dict:
+        """Is this record (or each record of a leaderboard.json) genuine and still current?"""
+        if settings.signing_key is None:
+            raise HTTPException(404, "this leaderboard does not sign its records")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > VERIFY_MAX_BYTES:
+                raise HTTPException(413, f"body over {VERIFY_MAX_BYTES} bytes")
+        return await run_in_threadpool(_verify_records, bytes(body))
+
+    def _verify_records(body: bytes) -> dict:
+        import json
+
+        from hwp_bench.results.signature import check_signature
+
+        try:
+            doc = json.loads(body)
+        except RecursionError:
+            raise HTTPException(400, "not valid JSON: nested too deeply") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise HTTPException(400, f"not valid JSON: {exc}") from None
+        records = (
+            doc.get("submissions") if isinstance(doc, dict) and "submissions" in doc else [doc]
+        )
+        if not isinstance(records, list) or len(records) > 10_000:
+            raise HTTPException(400, 'expected a record or {"submissions": [records]}')
+        out = []
+        for rec in records:
+            problems = check_signature(rec, settings.signing_key)
+            sid = rec.get("id") if isinstance(rec, dict) else None
+            if not problems:
+                row = store.get(sid) if isinstance(sid, str) and ID_RE.match(sid) else None
+                if row is None or row["status"] != "done":
+                    problems = ["signed here, but no longer on the leaderboard"]
+                elif public_record(row, signing_key=settings.signing_key) != rec:
+                    problems = ["signed here, but the leaderboard now publishes other values"]
+            out.append({"id": sid if isinstance(sid, str) else None, "valid": not problems,
+                        "problems": problems})  # fmt: skip
+        return {"records": out, "valid": all(r["valid"] for r in out)}
 
     @app.get("/api/spec/{split}")
     def spec(split: str) -> dict:
@@ -261,6 +314,16 @@ def create_app(
             )
         except SubmissionError as exc:
             return _reject(team, sid, exc.code, exc.reason, 422)
+        except Exception as exc:  # noqa: BLE001 - an upload never gets a free 500
+            log.error("upload %s: validation raised %s at %s", sid, type(exc).__name__, _where(exc))
+            return _reject(
+                team,
+                sid,
+                "unreadable-archive",
+                f"the archive could not be validated ({type(exc).__name__}); it is recorded "
+                "as failed and counts towards the quota",
+                422,
+            )
         storage.accept(tmp, sid)
         try:
             row = store.add_submission(

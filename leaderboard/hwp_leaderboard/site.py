@@ -300,10 +300,18 @@ def render_detail(
     return _page(f"{row['method']} · {title}", "".join(parts), root="../")
 
 
-def public_record(row: dict) -> dict:
-    """What the JSON API publishes about a done submission (no token, no archive path)."""
-    man = row.get("manifest") or {}
-    return {
+def public_record(row: dict, *, signing_key: bytes | None = None) -> dict:
+    """What the JSON API publishes about a done submission (no token, no archive path, no
+    ``contact``: that is for the organisers only).
+
+    With ``signing_key`` the record carries an HMAC-SHA256 ``signature`` over everything else
+    (:mod:`hwp_bench.results.signature`), binding the scores to the submission id, team,
+    manifest and the SHA-256 of the archive that was scored.
+    """
+    from hwp_leaderboard.manifest import PRIVATE_FIELDS
+
+    man = {k: v for k, v in (row.get("manifest") or {}).items() if k not in PRIVATE_FIELDS}
+    record = {
         "id": row["id"],
         "team": row["team"],
         "method": row["method"],
@@ -312,15 +320,30 @@ def public_record(row: dict) -> dict:
         "created": row["created"],
         "manifest": man,
         "scores": row["scores"],
+        "archive_sha256": row.get("sha256"),
     }
+    if signing_key is not None:
+        from hwp_bench.results.signature import attach_signature
+
+        attach_signature(record, signing_key)
+    return record
 
 
-def build_site(store, storage, out: str | Path, *, title: str = "hwp-bench leaderboard") -> Path:  # noqa: ANN001
-    """Write the leaderboard as a static site (index, detail pages, samples, JSON)."""
+def build_site(
+    store,  # noqa: ANN001
+    storage,  # noqa: ANN001
+    out: str | Path,
+    *,
+    title: str = "hwp-bench leaderboard",
+    signing_key: bytes | None = None,
+) -> Path:
+    """Write the leaderboard as a static site (index, detail pages, samples, JSON; the JSON's
+    records signed when ``signing_key`` is given)."""
     out = Path(out)
     rows = [r for r in store.list_submissions(status="done") if r.get("scores")]
     atomic_write_text(out / "index.html", render_index(rows, title=title))
-    atomic_write_json(out / "leaderboard.json", {"submissions": [public_record(r) for r in rows]})
+    records = [public_record(r, signing_key=signing_key) for r in rows]
+    atomic_write_json(out / "leaderboard.json", {"submissions": records})
     for r in rows:
         samples = storage.samples(r["id"])
         atomic_write_text(
