@@ -62,7 +62,7 @@ from hwp_bench.data.schema import (
     frame_to_row,
 )
 from hwp_bench.data.splits import SPLITS, split_bounds, split_of
-from hwp_bench.data.tags import CAPTURE_IDS, CONFIGS, HAND_TYPES, PERTURBATIONS, captures_for
+from hwp_bench.data.tags import CAPTURE_IDS, CONFIGS, HAND_TYPES, captures_for, perturbation_tags
 from hwp_bench.io import atomic_write_json
 
 MANIFEST = "hwp_dataset.json"
@@ -190,9 +190,10 @@ class DatasetWriter:
         if hand_type not in HAND_TYPES:
             raise ValueError(f"hand_type must be one of {HAND_TYPES}, got {hand_type!r}")
         tags = [str(t) for t in tags]
-        bad = [t for t in tags if t not in PERTURBATIONS]
+        known = perturbation_tags()  # the paper's and any registered perturbation's
+        bad = [t for t in tags if t not in known]
         if bad:
-            raise ValueError(f"unknown perturbation tags {bad}: use {PERTURBATIONS}")
+            raise ValueError(f"unknown perturbation tags {bad}: use {known}")
         num_frames = int(num_frames)
         if num_frames < 1:
             raise ValueError("num_frames must be >= 1")
