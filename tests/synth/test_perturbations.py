@@ -203,3 +203,21 @@ def test_default_hooks_change_nothing_but_the_strength_record():
     a, b = plain.render_frame(i), idle.render_frame(i)  # ... yet pixels stay the same
     np.testing.assert_array_equal(a["linear"], b["linear"])
     np.testing.assert_array_equal(plain.exposure_times(i), idle.exposure_times(i))
+
+
+def test_a_registered_perturbation_can_be_swept(colour_cast, tmp_path):
+    from hwp_bench.data.loading import load_frames
+    from hwp_bench.runner.sweep import generate_level
+
+    root = generate_level(
+        tmp_path / "half", "capture00", "colour_cast", 0.5, preset="tiny", num_frames=N,
+        progress=False,
+    )  # fmt: skip
+    frames = load_frames(root, "capture00", "train")
+    f = frames[FRAME]
+    assert f.tags == ["colour_cast"]
+    assert f.annotations["strengths"] == {
+        "hoi": 0.0, "complex_pose": 0.0, "illumination": 0.0, "blur": 0.0, "colour_cast": 0.5
+    }  # fmt: skip
+    np.testing.assert_allclose(f.annotations["color_tint"], [1.0, 0.9, 0.75], atol=1e-6)
+    assert max(g.annotations["strengths"]["colour_cast"] for g in frames) == 0.5
