@@ -378,9 +378,8 @@ def reference_valid_zip(path: Path, spec) -> str | None:  # noqa: ANN001
             if n == "manifest.json":
                 raw = json.loads(zf.read(n))
                 parse_manifest(raw)
-                if not isinstance(raw.get("fit_time_s", 0.0), (int, float)) or isinstance(
-                    raw.get("fit_time_s"), bool
-                ):
+                ft = raw.get("fit_time_s")
+                if ft is not None and (isinstance(ft, bool) or not isinstance(ft, (int, float))):
                     return "fit_time_s is not a number"
                 continue
             alpha = n.endswith(".alpha.png")

@@ -520,6 +520,8 @@ def schema_problems(data: Any) -> list[str]:
         digest = field(integ, "sha256", str, "a string", "integrity.")
         if digest is not None and not _HEX64_RE.fullmatch(digest):
             out.append("integrity.sha256 is not a SHA-256 hex digest")
+        if set(integ) - {"sha256"}:  # the one field no hash covers: nothing may hide there
+            out.append(f"integrity holds unknown fields {sorted(integ)[:3]}")
     field(data, "extra", dict, "an object", "", optional=True)
     field(data, "signature", dict, "an object", "", optional=True)
     if data.get("created") is not None:

@@ -78,6 +78,8 @@ EDITS = {
     "means-list": (lambda d: d.update(means=[1.0, 2.0, 3.0]), "means must be an object"),
     "frames-list": (lambda d: d.update(frames=[1, 2]), "frames must be"),
     "stale-integrity": (_fix_means, "integrity hash mismatch"),
+    # found by the fuzz pass: the one object no hash covers may hold nothing else
+    "integrity-extra": (lambda d: d["integrity"].update(note="x"), "integrity holds unknown"),
     "nan-mean": (
         lambda d: json.dumps({**d, "means": {**d["means"], "psnr": float("nan")}}),
         "NaN",
