@@ -220,12 +220,16 @@ def score_frames(
     metrics: tuple[str, ...] | None = None,
     hand_vertices: Mapping[int, np.ndarray] | None = None,
     progress: bool = False,
+    workers: int | None = None,
 ) -> tuple[dict[int, dict[str, float]], list[str]]:
     """Score in-memory ``{index: (color, alpha)}`` against ``frames`` with ``protocol``.
 
     Returns per-frame scores and notes (e.g. frames scored without a silhouette). Every frame
-    must have a prediction and vice versa.
+    must have a prediction and vice versa. Frames are scored in chunks on ``workers``
+    processes (default: every core this process may use; see :mod:`hwp_bench.metrics.parallel`,
+    which scores small sets in this process).
     """
+    from hwp_bench.metrics.parallel import iter_scores
     from hwp_bench.metrics.protocols import get_protocol
 
     proto = get_protocol(protocol) if isinstance(protocol, str) or protocol is None else protocol
@@ -237,17 +241,22 @@ def score_frames(
             f"predictions do not match the frames (missing {missing[:10]}, extra {extra[:10]})",
             {"missing": missing, "extra": extra},
         )
-    it = frames
+    items = [
+        (
+            *predictions[int(fr.index)],
+            fr,
+            None if hand_vertices is None else hand_vertices.get(int(fr.index)),
+        )
+        for fr in frames
+    ]
+    scores = iter_scores(proto, items, metrics=metrics, workers=workers)
     if progress:
         from tqdm.auto import tqdm
 
-        it = tqdm(frames, desc=f"scoring ({proto.id})", unit="frame")
+        scores = tqdm(scores, total=len(items), desc=f"scoring ({proto.id})", unit="frame")
     out: dict[int, dict[str, float]] = {}
     no_alpha: list[int] = []
-    for fr in it:
-        color, alpha = predictions[int(fr.index)]
-        verts = None if hand_vertices is None else hand_vertices.get(int(fr.index))
-        s = proto.score_frame(color, alpha, fr, metrics=metrics, hand_vertices=verts)
+    for fr, s in zip(frames, scores, strict=True):
         if s.pop("silhouette_missing", 0.0):
             no_alpha.append(int(fr.index))
         out[int(fr.index)] = s

@@ -16,16 +16,23 @@ def score_renders(
     Returns per-frame metrics keyed by frame index and the SHA-256 of predictions and ground
     truth (:mod:`hwp_bench.results.hashing`).
     """
+    import torch
+
+    from hwp_bench.metrics.parallel import iter_scores
     from hwp_bench.results import hash_ground_truth, hash_predictions
     from hwp_bench.runner.renders import read_frame
 
-    per_frame: dict[int, dict[str, float]] = {}
-    items = []
+    items, to_score = [], []
     for frame in test_frames:
         color, alpha = read_frame(renders_dir, frame.index)
-        scores = protocol.score_frame(color, alpha, frame, metrics=metrics)
-        per_frame[int(frame.index)] = {k: float(v) for k, v in scores.items()}
         items.append((frame.index, color, alpha))
+        to_score.append((color, alpha, frame, None))
+    # Chunks of frames on as many processes as the job has threads (1: in this process).
+    scored = iter_scores(protocol, to_score, metrics=metrics, workers=torch.get_num_threads())
+    per_frame = {
+        int(frame.index): {k: float(v) for k, v in scores.items()}
+        for frame, scores in zip(test_frames, scored, strict=True)
+    }
     return per_frame, hash_predictions(items), hash_ground_truth(test_frames)
 
 

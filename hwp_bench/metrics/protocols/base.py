@@ -45,6 +45,20 @@ class Protocol:
         """Scores of one rendered frame against ``frame``'s ground truth."""
         raise NotImplementedError
 
+    def score_frames(
+        self, items, *, metrics: tuple[str, ...] | None = None
+    ) -> list[dict[str, float]]:
+        """Scores of several frames: ``items`` are ``(pred_color, pred_alpha, frame,
+        hand_vertices)`` tuples, the results are in the same order.
+
+        The evaluation paths (:mod:`hwp_bench.metrics.parallel`) hand each scoring process
+        chunks of frames through this method, so every protocol is scored on all cores. The
+        default scores the frames one by one; a protocol may override it to batch work across
+        the frames, and must then return what ``score_frame`` returns for each frame (the
+        tests hold every registered protocol to that, to 1e-6).
+        """
+        return [self.score_frame(c, a, f, metrics=metrics, hand_vertices=v) for c, a, f, v in items]
+
     def capture_mean(self, values) -> float:
         """The capture-level value of a metric from its per-frame values."""
         vals = [float(v) for v in values]
