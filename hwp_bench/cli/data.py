@@ -205,3 +205,9 @@ def push(
     except Exception as exc:  # noqa: BLE001 - network/auth errors: one line, exit 2
         _fail(f"push to {repo} failed: {type(exc).__name__}: {exc}")
     typer.echo(f"pushed {folder} to {repo}: {info.commit_url}")
+
+
+# `data import-video` lives in its own module (the video area); registered here.
+from hwp_bench.cli.video import import_video as _import_video  # noqa: E402
+
+app.command("import-video")(_import_video)
