@@ -647,7 +647,7 @@ def _pickle_value_ok(obj: Any, limit: int) -> str | None:
     callables = {v for v in sp._SAFE_BUILTINS.values() if v is not None}  # noqa: SLF001
     callables |= {sp._codecs_encode, sp._dtype, sp._reconstruct, sp._scalar, sp._frombuffer}  # noqa: SLF001
     callables.add(sp._NdarrayToken)  # noqa: SLF001
-    plain = (type(None), bool, int, float, complex, str, bytes, slice, range, np.dtype)
+    plain = (type(None), bool, int, float, complex, str, bytes, bytearray, slice, range, np.dtype)
     seen: set[int] = set()
     stack = [obj]
     while stack:

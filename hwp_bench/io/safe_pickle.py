@@ -6,7 +6,8 @@ Plain :func:`pickle.load` executes arbitrary code through ``__reduce__``. Here:
   (``os.system``, ``builtins.eval``, ``subprocess.Popen`` ...) raises
   :class:`UnsafePickleError` before it is ever called;
 * sizes are bounded *before* anything is allocated: the input (``max_bytes``, read whole, so a
-  frame or bytes opcode can never ask for more than the file holds), ``range`` objects
+  frame or bytes opcode can never ask for more than the file holds; ``BYTEARRAY8`` reads its
+  bytes before allocating, unlike the stock opcode), ``range`` objects
   (``set(range(10**9))`` is 39 bytes of pickle), and every array (its element count and bytes
   must match the data actually present in the pickle);
 * numpy dtypes are created as fresh copies (never numpy's shared singletons) and checked
@@ -41,6 +42,7 @@ import io
 import math
 import os
 import pickle
+import struct
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -335,6 +337,17 @@ class _RestrictedUnpickler(pickle._Unpickler):  # noqa: SLF001 - the pure-Python
         self._built[id(inst)] = inst
 
     dispatch[pickle.BUILD[0]] = load_build
+
+    def load_bytearray8(self) -> None:
+        # The stock opcode allocates bytearray(n) for the n the pickle declares *before*
+        # reading: 2 GB from a 600-byte pickle (found by benchmarks/fuzz.py). Read first.
+        (n,) = struct.unpack("<Q", self.read(8))
+        data = self.read(n)
+        if len(data) != n:
+            raise MalformedPickleError(f"bytearray of {n} bytes declared, {len(data)} present")
+        self.append(bytearray(data))
+
+    dispatch[pickle.BYTEARRAY8[0]] = load_bytearray8
 
 
 def _read_bounded(fh: BinaryIO, max_bytes: int, name: str) -> bytes:

@@ -223,6 +223,17 @@ def test_a_frame_claiming_exabytes_reads_only_what_is_there():
     assert time.perf_counter() - t0 < 1.0
 
 
+def test_a_bytearray_declaring_gigabytes_is_refused_before_allocating():
+    # found by benchmarks/fuzz.py: the stock BYTEARRAY8 allocates the declared size first
+    blob = b"\x80\x05\x96" + struct.pack("<Q", 1929379848) + b"abc."
+    t0 = time.perf_counter()
+    with pytest.raises(MalformedPickleError, match="1929379848 bytes declared, 4 present"):
+        safe_load_pickle(blob)
+    assert time.perf_counter() - t0 < 0.5
+    ok = pickle.dumps(bytearray(b"xyz"), protocol=5)
+    assert safe_load_pickle(ok) == bytearray(b"xyz")
+
+
 def test_genuine_numpy_pickles_of_every_protocol_still_load():
     values = {
         "f32": np.arange(6, dtype=np.float32).reshape(2, 3),
