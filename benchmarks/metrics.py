@@ -1,108 +1,158 @@
-"""Frames per second of each metric and protocol at 128 and 256 px (CPU, torch threads as set).
+"""Scoring speed at HWP size (256 px): each figure next to its previous value, in the same run.
 
-Usage: ``python benchmarks/metrics.py [--batch 8] [--repeats 3] [--sizes 128 256]``.
-Prints the median over ``repeats`` of frames/s. Batched metrics take a [B, H, W, 3] batch;
-masked metrics and protocols score one frame at a time (each frame has its own box).
-LPIPS needs its weights (fetched on first use, see ``hwp_bench.metrics.lpips_weights``).
+    python benchmarks/metrics.py                          # 96 frames of 256 px
+    python benchmarks/metrics.py --frames 192 --repeats 3 --protocols hwp-v1
+
+*previous*: how frames were scored before batch scoring: one frame at a time in this process,
+torch's default intra-op threads, the LPIPS network in NCHW layout. *now*: the evaluation path
+(:mod:`hwp_bench.metrics.parallel`): chunks of frames on single-threaded processes, one per
+core, the LPIPS network channels-last. Both score the same frames, and the script checks that
+every per-frame value agrees to 1e-6 before it prints anything.
+
+Cases: ``lpips`` on whole 256x256 frames (one batched call before; ``lpips_frames`` now), then
+every registered protocol (hwp-v1, wildghand-paper, hwp-v2 when it is registered) with all of
+its metrics. Frames: random ground truth with an elliptical hand mask of about 45% of the frame
+(masks, crops and boxes differ from frame to frame), a noisy render and its silhouette.
+
+Prints frames/s (median of ``--repeats``), the one-time start of the scoring processes, the
+date, the cores and the load average before and after: on a shared machine, read the ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from hwp_bench.data import Frame
-from hwp_bench.metrics import (
-    get_protocol,
-    lpips,
-    masked_lpips,
-    masked_psnr,
-    masked_ssim,
-    psnr,
-    ssim,
-)
-from hwp_bench.metrics.lpips import get_lpips
+# Keep this folder off the import path (it holds a script named like the wildghand package).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+
+from hwp_bench.data import Frame  # noqa: E402
+from hwp_bench.metrics.parallel import default_workers, score_items  # noqa: E402
+from hwp_bench.metrics.protocols import get_protocol, list_protocols  # noqa: E402
+
+lpips_mod = importlib.import_module("hwp_bench.metrics.lpips")  # the module (CHANNELS_LAST)
+VERTS = np.array([[x, y, z] for x in (-0.08, 0.08) for y in (-0.1, 0.1) for z in (0.9, 1.0)])
 
 
-def _fps(fn, frames: int, repeats: int) -> float:
-    fn()  # warm-up (weights, allocator)
+def make_items(n: int, size: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size]
+    K = np.array([[2.0 * size, 0, size / 2], [0, 2.0 * size, size / 2], [0, 0, 1]], np.float32)
+    items = []
+    for i in range(n):
+        cy, cx = size * (0.5 + 0.05 * np.sin(i / 5)), size * (0.5 + 0.05 * np.cos(i / 7))
+        ry, rx = size * (0.38 + 0.03 * np.sin(i / 3)), size * (0.36 + 0.03 * np.cos(i / 4))
+        mask = ((((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2) <= 1).astype(np.float32)
+        gt = rng.random((size, size, 3), dtype=np.float32)
+        pred = np.clip(gt + rng.normal(0, 0.05, gt.shape), 0, 1).astype(np.float32)
+        alpha = np.clip(mask + rng.normal(0, 0.05, mask.shape), 0, 1).astype(np.float32)
+        frame = Frame(
+            image=gt, capture="capture00", index=i, num_frames=n, K=K, hands={}, mask=mask
+        )
+        items.append((pred, alpha, frame, VERTS))
+    return items
+
+
+def timed(fn, repeats: int) -> tuple[float, object]:
+    out = fn()  # warm-up (weights, allocator, the pool's processes)
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return frames / statistics.median(times)
+    return statistics.median(times), out
 
 
-def bench_size(size: int, b: int, repeats: int, rng, net) -> dict[str, float]:
-    """Frames/s of every case at one image size."""
-    gt = torch.from_numpy(rng.random((b, size, size, 3), dtype=np.float32))
-    pred = (gt + 0.05 * torch.randn_like(gt)).clamp(0, 1)
-    mask = torch.zeros(b, size, size)
-    mask[:, size // 8 : 7 * size // 8, size // 4 : 3 * size // 4] = 1
-    K = np.array([[size * 2.0, 0, size / 2], [0, size * 2.0, size / 2], [0, 0, 1]], np.float32)
-    frames = [
-        Frame(
-            image=gt[i].numpy(),
-            capture="capture00",
-            index=i,
-            num_frames=b,
-            K=K,
-            hands={},
-            mask=mask[i].numpy(),
-        )
-        for i in range(b)
-    ]
-    verts = np.array([[x, y, z] for x in (-0.08, 0.08) for y in (-0.1, 0.1) for z in (0.9, 1.0)])
-    alpha = mask[0].numpy()
+def previous_lpips(pred: torch.Tensor, gt: torch.Tensor, batch: int = 8) -> torch.Tensor:
+    """Before: one NCHW network, batches of 8 frames, in this process."""
+    from hwp_bench.metrics.lpips import LPIPS
+    from hwp_bench.metrics.lpips_weights import load_lpips_arrays
 
-    def proto(pid):
-        p = get_protocol(pid)
-        return lambda: [
-            p.score_frame(pred[i], alpha, frames[i], hand_vertices=verts) for i in range(b)
-        ]
-
-    def each(fn):
-        return lambda: [fn(pred[i], gt[i], mask[i]) for i in range(b)]
-
-    cases = {
-        "psnr (batched)": lambda: psnr(pred, gt),
-        "ssim (batched)": lambda: ssim(pred, gt),
-        "lpips (batched)": lambda: lpips(pred, gt, net=net),
-        "masked psnr (per frame)": each(masked_psnr),
-        "masked ssim (per frame)": each(masked_ssim),
-        "masked lpips (per frame)": each(lambda p, g, m: masked_lpips(p, g, m, net=net)),
-        "protocol hwp-v1": proto("hwp-v1"),
-        "protocol wildghand-paper": proto("wildghand-paper"),
-    }
-    with torch.no_grad():
-        return {name: _fps(fn, b, repeats) for name, fn in cases.items()}
+    net = previous_lpips.net = getattr(previous_lpips, "net", None) or LPIPS.from_arrays(
+        load_lpips_arrays()
+    )
+    outs = []
+    for i in range(0, pred.shape[0], batch):
+        p = pred[i : i + batch].permute(0, 3, 1, 2) * 2 - 1
+        g = gt[i : i + batch].permute(0, 3, 1, 2) * 2 - 1
+        outs.append(net(p, g))
+    return torch.cat(outs)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--batch", type=int, default=8)
+def previous_protocol(proto, items):
+    """Before: frame by frame in this process, NCHW LPIPS."""
+    lpips_mod.CHANNELS_LAST = False
+    try:
+        return [proto.score_frame(c, a, f, hand_vertices=v) for c, a, f, v in items]
+    finally:
+        lpips_mod.CHANNELS_LAST = True
+
+
+def max_diff(a: list[dict], b: list[dict]) -> float:
+    return max(abs(x[k] - y[k]) / max(1.0, abs(x[k])) for x, y in zip(a, b, strict=True) for k in x)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=96)
+    ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    rng = np.random.default_rng(0)
-    net = get_lpips()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}")
-    print(f"{'metric':<28}" + "".join(f"{s:>10} px" for s in args.sizes) + "   (frames/s)")
-    rows: dict[str, list[float]] = {}
-    for size in args.sizes:
-        for name, fps in bench_size(size, args.batch, args.repeats, rng, net).items():
-            rows.setdefault(name, []).append(fps)
-    for name, vals in rows.items():
-        print(f"{name:<28}" + "".join(f"{v:>13.1f}" for v in vals))
+    ap.add_argument("--protocols", nargs="*", help="default: every registered protocol")
+    ap.add_argument("--workers", type=int, default=0, help="scoring processes (0: every core)")
+    args = ap.parse_args(argv)
+    workers = args.workers or default_workers()
+    load0 = os.getloadavg()
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M %Z')}: {os.cpu_count()} cores, load average "
+        f"{load0[0]:.1f} / {load0[1]:.1f} / {load0[2]:.1f} (1/5/15 min) at the start; torch "
+        f"{torch.__version__}, {torch.get_num_threads()} intra-op threads before, "
+        f"{workers} single-threaded processes now"
+    )
+    items = make_items(args.frames, args.size)
+    n = len(items)
+    pred = torch.from_numpy(np.stack([c for c, _, _, _ in items]))
+    gt = torch.from_numpy(np.stack([f.image for _, _, f, _ in items]))
+
+    t0 = time.perf_counter()
+    lpips_mod.lpips_frames(pred[:64], gt[:64], workers=workers)  # starts the pool
+    print(f"starting the scoring processes (once per process): {time.perf_counter() - t0:.1f} s")
+    print(f"\n{n} frames of {args.size}x{args.size}, frames/s (median of {args.repeats}):")
+    print(f"  {'case':<28}{'previous':>10}{'now':>10}{'speed-up':>10}   max |diff|")
+    rows = []
+    with torch.no_grad():
+        t_old, old = timed(lambda: previous_lpips(pred, gt), args.repeats)
+        t_new, new = timed(lambda: lpips_mod.lpips_frames(pred, gt, workers=workers), args.repeats)
+        diff = float((old - new).abs().max())
+        rows.append(("lpips (whole frames)", n / t_old, n / t_new, diff))
+        print(f"  {'lpips (whole frames)':<28}{n / t_old:>10.1f}{n / t_new:>10.1f}"
+              f"{t_old / t_new:>9.2f}x   {diff:.1e}", flush=True)  # fmt: skip
+        for pid in args.protocols or list_protocols():
+            proto = get_protocol(pid)
+            t_old, old = timed(lambda p=proto: previous_protocol(p, items), args.repeats)
+            t_new, new = timed(
+                lambda p=proto: score_items(p, items, workers=workers), args.repeats
+            )  # fmt: skip
+            diff = max_diff(old, new)
+            name = f"protocol {pid}"
+            rows.append((name, n / t_old, n / t_new, diff))
+            print(f"  {name:<28}{n / t_old:>10.1f}{n / t_new:>10.1f}"
+                  f"{t_old / t_new:>9.2f}x   {diff:.1e}", flush=True)  # fmt: skip
+    load1 = os.getloadavg()
+    print(f"load average at the end: {load1[0]:.1f} / {load1[1]:.1f} / {load1[2]:.1f}")
+    bad = [r[0] for r in rows if r[3] > 1e-6]
+    if bad:
+        print(f"DISAGREEMENT above 1e-6 in: {', '.join(bad)}")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

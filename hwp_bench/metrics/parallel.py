@@ -33,11 +33,13 @@ from typing import Any
 __all__ = [
     "CHUNK_FRAMES",
     "MIN_FRAMES",
+    "WORKERS_ENV",
     "default_workers",
     "iter_scores",
     "map_chunks",
     "score_items",
     "shutdown_pools",
+    "warm_up",
 ]
 
 log = logging.getLogger(__name__)
@@ -54,8 +56,19 @@ _POOLS: dict[int, Any] = {}
 _POOLS_LOCK = threading.Lock()
 
 
+#: Environment variable that sets the number of scoring processes (e.g. 1 on a server whose
+#: web process should keep a core to itself).
+WORKERS_ENV = "HWP_SCORING_WORKERS"
+
+
 def default_workers() -> int:
-    """The cores this process may run on."""
+    """``$HWP_SCORING_WORKERS``, else the cores this process may run on."""
+    env = os.environ.get(WORKERS_ENV, "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise ValueError(f"{WORKERS_ENV} must be a whole number, not {env!r}") from None
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # not Linux
@@ -223,6 +236,28 @@ def iter_scores(
             yield from collect(*inflight.popleft())
     while inflight:
         yield from collect(*inflight.popleft())
+
+
+def _warm() -> int:
+    from hwp_bench.metrics.lpips import get_lpips
+    from hwp_bench.metrics.protocols import list_protocols
+
+    list_protocols()
+    get_lpips()
+    return os.getpid()
+
+
+def warm_up(workers: int | None = None) -> int:
+    """Start the scoring processes now and load what scoring needs in each (protocols, the
+    LPIPS weights), so that the first frames scored do not wait for it; a leaderboard worker
+    calls this when it starts. Returns how many processes are ready (0: scoring runs in this
+    process)."""
+    workers = default_workers() if workers is None else max(1, int(workers))
+    if workers <= 1:
+        return 0
+    pool = _pool(workers)
+    pids = {f.result() for f in [pool.submit(_warm) for _ in range(2 * workers)]}
+    return len(pids)
 
 
 def map_chunks(fn, tasks: Sequence[tuple], *, workers: int | None = None) -> list:

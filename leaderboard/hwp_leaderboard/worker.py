@@ -141,6 +141,17 @@ class Worker:
 
     # -- loop ---------------------------------------------------------------------------
     def run_forever(self) -> None:
+        if self.scorer_factory is protocol_scorer:
+            # The registered protocols score in chunks on every core: start those processes
+            # now rather than when the first submission is waiting.
+            from hwp_bench.metrics.parallel import warm_up
+
+            try:
+                ready = warm_up()
+                if ready:
+                    log.info("%d scoring processes ready", ready)
+            except Exception as exc:  # noqa: BLE001 - scoring still works, it starts them later
+                log.warning("could not start the scoring processes yet: %s", type(exc).__name__)
         while not self.stop.is_set():
             try:
                 did = self.run_once()

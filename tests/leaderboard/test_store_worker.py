@@ -6,6 +6,7 @@ store, the same worker, worker processes killed with SIGKILL and many concurrent
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -279,6 +280,8 @@ def _dataset_submission(dataset_dir, tmp_path, lb, split="single", noise=0.04, s
 
 
 def _worker_process(dataset_dir, storage, db_url, log_path, *extra):  # noqa: ANN001
+    # Submissions of 2 frames are scored in the worker itself: no scoring processes to start.
+    env = {**os.environ, "HWP_SCORING_WORKERS": "1"}
     return subprocess.Popen(
         [
             sys.executable,
@@ -300,6 +303,7 @@ def _worker_process(dataset_dir, storage, db_url, log_path, *extra):  # noqa: AN
         ],
         stdout=subprocess.DEVNULL,
         stderr=open(log_path, "w"),  # noqa: SIM115 - the child owns it
+        env=env,
     )
 
 
@@ -442,3 +446,55 @@ def test_50_concurrent_uploads_two_worker_processes_nothing_lost_or_twice(
     assert all(len(v) == 1 for v in by_variant.values())
     psnrs = [next(iter(by_variant[v])) for v in range(variants)]
     assert psnrs == sorted(psnrs, reverse=True) and len(set(psnrs)) == variants
+
+
+def test_a_dataset_size_submission_scores_on_every_core_as_frame_by_frame(
+    tmp_path, lb, monkeypatch
+):
+    """Enough frames for the scoring processes: the same scores as one frame at a time."""
+    from hwp_leaderboard.archive import inspect_archive
+    from hwp_leaderboard.groundtruth import FramesGroundTruth
+    from hwp_leaderboard.scoring import protocol_scorer, score_archive
+
+    from hwp_bench.data import Frame, HandParams
+    from hwp_bench.metrics.parallel import _POOLS, MIN_FRAMES
+
+    h, w = 40, 48  # LPIPS needs crops of at least 32 px
+    yy, xx = np.mgrid[0:h, 0:w]
+    K = np.array([[40.0, 0, w / 2], [0, 40.0, h / 2], [0, 0, 1]], np.float32)
+    rng = np.random.default_rng(0)
+    frames = {}
+    for cap in ("capture04", "capture05"):
+        frames[cap] = []
+        for i in range(30):
+            mask = ((((yy - 20) / 17) ** 2 + ((xx - 24 - i % 4) / 19) ** 2) <= 1).astype(np.float32)
+            frames[cap].append(
+                Frame(
+                    image=rng.uniform(0.1, 0.9, (h, w, 3)).astype(np.float32),
+                    capture=cap,
+                    index=i,
+                    num_frames=30,
+                    K=K,
+                    hands={"right": HandParams(np.zeros(48), np.zeros(10), [0, 0, 0.5])},
+                    mask=mask,
+                    hand_type="inter",
+                    split="test",
+                    tags=["hoi"],
+                )
+            )
+    gt = FramesGroundTruth(frames, {"inter": ["capture04", "capture05"]}, dataset_id="t")
+    assert gt.spec("inter").num_frames == 60 >= MIN_FRAMES
+    sub = lb.pack(tmp_path, frames, "inter", noise=0.05)
+    index = inspect_archive(sub, spec=gt.spec("inter"))
+    scorer = protocol_scorer("hwp-v1")
+    monkeypatch.setenv("HWP_SCORING_WORKERS", "1")
+    alone = score_archive(sub, index, gt, scorer)
+    assert 1 not in _POOLS
+    monkeypatch.setenv("HWP_SCORING_WORKERS", "2")
+    pooled = score_archive(sub, index, gt, scorer)
+    assert 2 in _POOLS  # scored on the pool
+    for cap in frames:
+        for m in ("psnr", "ssim", "lpips"):
+            a, b = alone["captures"][cap][m], pooled["captures"][cap][m]
+            assert abs(a - b) <= 1e-6 * max(1, abs(a)), (cap, m, a, b)
+    assert pooled["num_frames"] == alone["num_frames"] == 60
