@@ -10,7 +10,7 @@ from hwp_bench.cli.results import add_command
 
 
 def table_cmd(
-    table: str = typer.Option(..., "--table", "-t", help="III | V | VI | VII | VIII | IX | X"),
+    table: str = typer.Option(..., "--table", "-t", help="III | IV | V | VI | VII | VIII | IX | X"),
     results: list[Path] = typer.Option(
         [Path("runs")], "--results", "-r", help="Result files or folders (searched recursively)."
     ),

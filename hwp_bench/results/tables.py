@@ -39,7 +39,7 @@ METRIC_LABELS = {
 }
 #: The image metrics' directions, plus the temporal weight, which has no better direction.
 COLUMN_DIRECTIONS = {**HIGHER_IS_BETTER, "omega_e3": None}
-TABLE_IDS = ("III", "V", "VI", "VII", "VIII", "IX", "X", "oracle")
+TABLE_IDS = ("III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "oracle")
 
 #: Display names of methods (paper spelling for the paper's methods).
 METHOD_NAMES = {
@@ -614,6 +614,12 @@ def make_table(
 ) -> Table:
     """Build paper table ``table_id`` (III, V, VI, VII, VIII, IX, X, or ``oracle``) from records."""
     key = str(table_id).upper()
+    if key == "IV":  # over any set of imported videos, not one dataset: results/table_iv.py
+        from hwp_bench.results.table_iv import table_iv
+
+        return table_iv(
+            records, protocol=protocol, preset=preset, dataset=dataset, show_paper=show_paper
+        )
     if key not in _BUILDERS:
         raise TableError(f"unknown table {table_id!r}: choose one of {', '.join(TABLE_IDS)}")
     sel = Selection.make(records, protocol=protocol, preset=preset, dataset=dataset)
