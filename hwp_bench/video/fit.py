@@ -359,7 +359,17 @@ def fit_track(
     ``shape`` fixes the shape instead of fitting it. ``progress(n)`` is called with the
     number of optimisation steps done (``search_steps + steps`` in total).
     """
-    cfg = config or FitConfig()
+    # Small batches are dominated by per-operation overhead, which extra threads only add to
+    # (measured: 5 frames fit 2.4x slower with 2 threads than with 1 on 2 cores).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1 if obs.num_frames < 512 else threads)
+    try:
+        return _fit_track(obs, model, side, config or FitConfig(), shape, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit_track(obs, model, side, cfg, shape, progress) -> FitResult:
     w = cfg.weights
     tick = progress or (lambda n: None)
     small = joints_only_model(model) if model.num_vertices != 5 else model

@@ -122,12 +122,45 @@ class FrameDetections:
     hands: list[Detection] = field(default_factory=list)
 
 
+# Where MediaPipe Hands 0.10.14 puts each landmark relative to the open hand's joint, in mm in
+# the right hand's rest frame (x towards the wrist, y out of the back of the hand, z towards
+# the thumb: hwp_bench.hand.poses), from scripts/calibrate_video_landmarks.py on HWP-Synth
+# quick captures 01, 02, 05 and 09 (seed 0, generator v6) written as H.264 (crf 18), 511 hands,
+# ridge 0.1 px/mm. Not the captures the import is evaluated on (00, 04, 07: docs/video.md).
+OPEN_HAND_MEDIAPIPE_OFFSETS_MM = (
+    (-14.7, -4.9, -1.0),
+    (3.8, -9.5, 7.5),
+    (-1.7, 0.3, 0.2),
+    (-3.3, 1.1, -12.1),
+    (-0.9, 5.5, -20.5),
+    (6.4, -9.8, -2.8),
+    (-1.9, -6.5, -0.8),
+    (-0.5, -2.9, -1.0),
+    (8.8, 2.0, -2.9),
+    (1.2, -9.8, 0.9),
+    (-1.4, -5.4, 1.4),
+    (1.2, -5.3, 1.7),
+    (9.1, -1.4, 2.4),
+    (-0.0, -8.7, 0.8),
+    (-1.4, -4.0, 1.8),
+    (1.9, -5.2, 2.5),
+    (12.6, -3.1, 5.7),
+    (2.6, -6.8, 2.9),
+    (0.9, -2.4, 2.4),
+    (1.5, -2.0, 3.1),
+    (9.4, 2.0, 7.5),
+)
+
+
 def landmark_offsets(hand_model: str) -> np.ndarray | None:
     """Offsets ``[21, 3]`` (metres, right hand's rest frame) from each model joint to where
-    the estimator puts its landmark, or None when none are known for ``hand_model``."""
+    the estimator puts its landmark, or None when none are known for ``hand_model`` (MANO's
+    rest frame differs: its offsets would have to be estimated with MANO renders)."""
     import os
 
-    path = os.environ.get("HWP_VIDEO_OFFSETS")
+    path = os.environ.get("HWP_VIDEO_OFFSETS")  # experiments: a [21, 3] .npy in metres
     if path:
         return np.load(path)
+    if hand_model == "open":
+        return np.asarray(OPEN_HAND_MEDIAPIPE_OFFSETS_MM, np.float64) / 1000.0
     return None
