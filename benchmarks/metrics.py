@@ -61,14 +61,33 @@ def make_items(n: int, size: int, seed: int = 0):
     return items
 
 
-def timed(fn, repeats: int) -> tuple[float, object]:
+def cpu_seconds() -> float:
+    """CPU time of this process and of the scoring processes (all their threads)."""
+    from hwp_bench.metrics.parallel import _POOLS
+
+    total = time.process_time()
+    tick = os.sysconf("SC_CLK_TCK")
+    for pool in list(_POOLS.values()):
+        for pid in list(getattr(pool, "_processes", {}) or {}):
+            try:
+                with open(f"/proc/{pid}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+            except (OSError, IndexError, ValueError):
+                pass
+    return total
+
+
+def timed(fn, repeats: int) -> tuple[float, float, object]:
+    """Median wall seconds and median CPU seconds (all processes) of ``fn``, and its result."""
     out = fn()  # warm-up (weights, allocator, the pool's processes)
-    times = []
+    walls, cpus = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        c0, t0 = cpu_seconds(), time.perf_counter()
         fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
+        walls.append(time.perf_counter() - t0)
+        cpus.append(cpu_seconds() - c0)
+    return statistics.median(walls), statistics.median(cpus), out
 
 
 def previous_lpips(pred: torch.Tensor, gt: torch.Tensor, batch: int = 8) -> torch.Tensor:
@@ -124,27 +143,41 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     lpips_mod.lpips_frames(pred[:64], gt[:64], workers=workers)  # starts the pool
     print(f"starting the scoring processes (once per process): {time.perf_counter() - t0:.1f} s")
-    print(f"\n{n} frames of {args.size}x{args.size}, frames/s (median of {args.repeats}):")
-    print(f"  {'case':<28}{'previous':>10}{'now':>10}{'speed-up':>10}   max |diff|")
+    print(
+        f"\n{n} frames of {args.size}x{args.size}; frames/s of wall time (median of "
+        f"{args.repeats}) and CPU ms per frame (all processes, all threads):"
+    )
+    print(
+        f"  {'case':<26}{'previous':>9}{'now':>8}{'speed-up':>9}"
+        f"{'cpu ms prev':>13}{'cpu ms now':>11}{'2 idle cores now*':>19}   max |diff|"
+    )
     rows = []
+
+    def report(name: str, old_run, new_run, diff: float) -> None:
+        (w_old, c_old, _), (w_new, c_new, _) = old_run, new_run
+        proj = workers * n / c_new
+        rows.append((name, n / w_old, n / w_new, diff, 1e3 * c_old / n, 1e3 * c_new / n, proj))
+        print(
+            f"  {name:<26}{n / w_old:>9.1f}{n / w_new:>8.1f}{w_old / w_new:>8.2f}x"
+            f"{1e3 * c_old / n:>13.1f}{1e3 * c_new / n:>11.1f}{proj:>19.1f}   {diff:.1e}",
+            flush=True,
+        )
+
     with torch.no_grad():
-        t_old, old = timed(lambda: previous_lpips(pred, gt), args.repeats)
-        t_new, new = timed(lambda: lpips_mod.lpips_frames(pred, gt, workers=workers), args.repeats)
-        diff = float((old - new).abs().max())
-        rows.append(("lpips (whole frames)", n / t_old, n / t_new, diff))
-        print(f"  {'lpips (whole frames)':<28}{n / t_old:>10.1f}{n / t_new:>10.1f}"
-              f"{t_old / t_new:>9.2f}x   {diff:.1e}", flush=True)  # fmt: skip
+        old_run = timed(lambda: previous_lpips(pred, gt), args.repeats)
+        new_run = timed(lambda: lpips_mod.lpips_frames(pred, gt, workers=workers), args.repeats)
+        report(
+            "lpips (whole frames)", old_run, new_run, float((old_run[2] - new_run[2]).abs().max())
+        )
         for pid in args.protocols or list_protocols():
             proto = get_protocol(pid)
-            t_old, old = timed(lambda p=proto: previous_protocol(p, items), args.repeats)
-            t_new, new = timed(
-                lambda p=proto: score_items(p, items, workers=workers), args.repeats
-            )  # fmt: skip
-            diff = max_diff(old, new)
-            name = f"protocol {pid}"
-            rows.append((name, n / t_old, n / t_new, diff))
-            print(f"  {name:<28}{n / t_old:>10.1f}{n / t_new:>10.1f}"
-                  f"{t_old / t_new:>9.2f}x   {diff:.1e}", flush=True)  # fmt: skip
+            old_run = timed(lambda p=proto: previous_protocol(p, items), args.repeats)
+            new_run = timed(lambda p=proto: score_items(p, items, workers=workers), args.repeats)
+            report(f"protocol {pid}", old_run, new_run, max_diff(old_run[2], new_run[2]))
+    print(
+        f"  * {workers} processes x frames per CPU-second now: the wall-time rate on {workers} "
+        "idle cores, if nothing else runs (the pool's processes are independent)"
+    )
     load1 = os.getloadavg()
     print(f"load average at the end: {load1[0]:.1f} / {load1[1]:.1f} / {load1[2]:.1f}")
     bad = [r[0] for r in rows if r[3] > 1e-6]
