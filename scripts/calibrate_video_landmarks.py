@@ -54,9 +54,7 @@ def main() -> None:
             f"{name:12s} {stats['before_px'][k]:9.2f} {stats['after_px'][k]:8.2f}  "
             f"({o[0]:6.1f}, {o[1]:6.1f}, {o[2]:6.1f})"
         )
-    rows = ",\n".join(
-        "    (" + ", ".join(f"{v * 1000:.1f}" for v in o) + ")" for o in offsets
-    )
+    rows = ",\n".join("    (" + ", ".join(f"{v * 1000:.1f}" for v in o) + ")" for o in offsets)
     print("\nOPEN_HAND_MEDIAPIPE_OFFSETS_MM = (\n" + rows + ",\n)")
 
 
