@@ -180,3 +180,15 @@ def test_without_the_extra_the_cli_says_what_to_install(tmp_path):
     assert res.exit_code == 2
     assert "pip install 'hwp-bench[video]'" in res.output
     assert not (tmp_path / "o").exists()
+
+
+def test_qualitative_figure_of_an_import(imported, tmp_path):
+    from PIL import Image
+
+    from hwp_bench.video.figure import qualitative_figure
+
+    root, _ = imported
+    out = qualitative_figure(root, [("capture00", 2), ("capture00", 10)], None, tmp_path / "f.png")
+    with Image.open(out) as im:
+        w, h = im.size
+    assert w >= 500 and h >= 500  # two rows of two panels
