@@ -209,5 +209,7 @@ def push(
 
 # `data import-video` lives in its own module (the video area); registered here.
 from hwp_bench.cli.video import import_video as _import_video  # noqa: E402
+from hwp_bench.cli.video import video_figure as _video_figure  # noqa: E402
 
 app.command("import-video")(_import_video)
+app.command("video-figure")(_video_figure)

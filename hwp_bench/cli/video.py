@@ -90,3 +90,43 @@ def import_video(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     typer.echo(f"wrote {len(result.captures)} capture(s) to {result.root} (report: {REPORT})")
+
+
+def video_figure(
+    dataset: Path = typer.Argument(..., help="A dataset folder written by import-video."),
+    run: Path | None = typer.Option(
+        None, "--run", help="A run folder of `hwp-bench run` (its renders fill the last column)."
+    ),
+    frames: list[str] = typer.Option(
+        [],
+        "--frame",
+        "-f",
+        help="CAPTURE:INDEX to show (repeatable; default: the middle test frame of each capture).",
+    ),
+    out: Path = typer.Option(Path("video_figure.png"), "--out", "-o", help="PNG to write."),
+) -> None:
+    """Figure of an import: each video frame, its fitted hands and the avatar's render."""
+    from hwp_bench.data.layout import read_captures
+    from hwp_bench.video.figure import qualitative_figure
+
+    try:
+        caps = read_captures(dataset)
+        rows = []
+        for item in frames:
+            cap, _, idx = item.partition(":")
+            rows.append((cap if cap.startswith("capture") else f"capture{int(cap):02d}", int(idx)))
+        if not rows:
+            rows = [(c, info["test"][len(info["test"]) // 2]) for c, info in caps.items()]
+        renders = None
+        label = "avatar render"
+        if run is not None:
+            found = sorted((run / "renders").glob("*/*/*.png"))
+            if not found:
+                raise ValueError(f"{run} holds no renders (renders/<track>/<capture>/*.png)")
+            renders = found[0].parent.parent
+            label = f"{run.name.split('-quick')[0].split('-paper')[0]} render"
+        path = qualitative_figure(dataset, rows, renders, out, method_label=label)
+    except (ValueError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(str(path))
