@@ -73,6 +73,7 @@ def table_iv(
     protocol: str | None = None,
     preset: str | None = None,
     dataset: str | None = None,
+    track: str | None = None,
     show_paper: bool = True,
 ) -> Table:
     """Table IV from the records of runs on imported videos (see the module docstring)."""
@@ -88,8 +89,16 @@ def table_iv(
     pool = [r for r in pool if r.protocol == protocol]
     preset = _only({r.preset for r in pool}, "preset", preset)
     pool = [r for r in pool if r.preset == preset and r.variant == "full"]
+    # The test-pose track the renders were made from (result files that predate tracks
+    # have none): one per table, the runner's default when several are present.
+    tracks = {getattr(r, "track", None) for r in pool}
+    if track is None:
+        track = next(iter(tracks)) if len(tracks) == 1 else "aligned"
+    pool = [r for r in pool if getattr(r, "track", None) == track]
     if not pool:
-        raise TableError(f"no full-method results on imported videos for {protocol}/{preset}")
+        raise TableError(
+            f"no full-method results on imported videos for {protocol}/{preset}/{track}"
+        )
     videos = sorted({(r.dataset, r.capture) for r in pool})
     present = {r.method for r in pool}
     methods = [m for m in PAPER_METHOD_ORDER if m in present]
@@ -149,6 +158,7 @@ def table_iv(
             "dataset": f"{len(videos)} imported video(s)",
             "preset": preset,
             "protocol": protocol,
+            "track": track if track is not None else "–",
             "seeds": sorted({r.seed for r in pool}),
         },
         notes,
