@@ -71,12 +71,16 @@ def detect_video(
     hand_type: str | None = None,
     two_way: bool = True,
     progress: bool = True,
+    used: list[str] | None = None,
 ) -> list[FrameDetections]:
-    """Detections of every kept frame, in order (see the module docstring)."""
+    """Detections of every kept frame, in order (see the module docstring). ``used`` gets
+    the estimator's name appended (for the import report)."""
     expected_frames = check_length(info, max_frames=max_frames, every=every)
     out: list[FrameDetections] = []
     name = Path(path).name
     est = estimator_factory()
+    if used is not None:
+        used.append(str(getattr(est, "name", type(est).__name__)))
     bar = _bar(expected_frames or 0, f"hands in {name}", progress)
     try:
         for k, img in enumerate(iter_frames(path, size=size, every=every, limit=max_frames + 1)):

@@ -118,6 +118,7 @@ class CaptureImport:
     sides: dict[str, dict[str, Any]] = field(default_factory=dict)
     frames_without_hands: list[int] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    estimator: str = ""
 
     def summary(self) -> str:
         parts = []
@@ -129,10 +130,23 @@ class CaptureImport:
             )
         empty = len(self.frames_without_hands)
         tail = f"; {empty} frames without any hand (kept, listed in {REPORT})" if empty else ""
+        test = self.test_frames_without_hands
+        if test:
+            tail += (
+                f". WARNING: {len(test)} test-clip frames have no hand ({test[:5]}...): "
+                "protocols score hand pixels, so scoring this capture will fail on them; "
+                "cut the video where the hands are visible"
+            )
         return (
             f"{self.capture} <- {Path(self.video).name}: {self.num_frames} frames, "
             f"{self.hand_type}; " + "; ".join(parts) + tail
         )
+
+    @property
+    def test_frames_without_hands(self) -> list[int]:
+        from hwp_bench.data.splits import split_of
+
+        return [i for i in self.frames_without_hands if split_of(i, self.num_frames) == "test"]
 
 
 @dataclass
@@ -425,6 +439,7 @@ def import_videos(
 
 def _import_one(video, info, cap, writer, model, opts, estimator_factory, progress):
     t0 = time.perf_counter()
+    estimators: list[str] = []
     size = info.working_size(opts.max_side)
     focal = None if opts.focal is None else opts.focal * size[0] / info.width
     K = default_intrinsics(size[0], size[1], focal)
@@ -438,6 +453,7 @@ def _import_one(video, info, cap, writer, model, opts, estimator_factory, progre
         hand_type=opts.hand_type,
         two_way=opts.two_way,
         progress=progress,
+        used=estimators,
     )
     t1 = time.perf_counter()
     n = len(dets)
@@ -479,6 +495,7 @@ def _import_one(video, info, cap, writer, model, opts, estimator_factory, progre
         sides=sides,
         frames_without_hands=empty,
         timings={"detect_s": t1 - t0, "fit_s": t2 - t1, "write_s": t3 - t2},
+        estimator=estimators[0] if estimators else "",
     )
 
 
@@ -487,7 +504,7 @@ def _write_report(root: Path, results: list[CaptureImport], opts, estimator_fact
     how tables recognise imported videos from the result files alone)."""
     from hwp_bench.io import atomic_write_json
 
-    est = getattr(estimator_factory, "estimator_name", None) or "mediapipe-hands-0.10.14"
+    est = sorted({r.estimator for r in results})
     key = json.dumps(
         [[r.capture, r.sha256] for r in results] + [opts.to_json(), IMPORT_VERSION],
         sort_keys=True,
@@ -499,7 +516,7 @@ def _write_report(root: Path, results: list[CaptureImport], opts, estimator_fact
         "format": "hwp-bench-video-import",
         "version": IMPORT_VERSION,
         "revision": revision,
-        "estimator": est,
+        "estimator": est[0] if len(est) == 1 else est,
         "hand_model": opts.hand_model,
         "options": opts.to_json(),
         "captures": {
@@ -514,6 +531,7 @@ def _write_report(root: Path, results: list[CaptureImport], opts, estimator_fact
                 "K_working": r.K,
                 "sides": r.sides,
                 "frames_without_hands": r.frames_without_hands,
+                "test_frames_without_hands": r.test_frames_without_hands,
                 "timings_s": {k: round(v, 3) for k, v in r.timings.items()},
             }
             for r in results
