@@ -349,6 +349,14 @@ class Store:
     def recover_expired(self, now: float | None = None) -> int:
         """Return claims whose worker stopped renewing its lease to ``pending``."""
         now = time.time() if now is None else now
+        # Idle workers poll this: look without the write lock first, so that polling does not
+        # compete with uploads for it (the UPDATE below re-checks under the lock).
+        with self.db.read() as cur:
+            if not cur.one(
+                "SELECT id FROM submissions WHERE status = 'scoring' AND lease_until < ? LIMIT 1",
+                (now,),
+            ):
+                return 0
         with self.db.transaction() as cur:
             cur_ = cur.execute(
                 "UPDATE submissions SET status = 'pending', worker = NULL, lease_until = NULL "
@@ -360,6 +368,9 @@ class Store:
     def claim(self, worker: str, lease_s: float, max_attempts: int) -> dict[str, Any] | None:
         """Claim the oldest pending submission (or fail one that crashed too often)."""
         while True:
+            with self.db.read() as cur:  # an empty queue costs no write lock (see above)
+                if not cur.one("SELECT id FROM submissions WHERE status = 'pending' LIMIT 1"):
+                    return None
             now = time.time()
             with self.db.transaction() as cur:
                 row = cur.one(

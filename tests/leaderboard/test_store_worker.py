@@ -403,7 +403,7 @@ def test_50_concurrent_uploads_two_worker_processes_nothing_lost_or_twice(
                     f"{live.url}/api/submissions",
                     content=subs[i % variants],
                     headers={"Authorization": f"Bearer {token}"},
-                    timeout=60,
+                    timeout=180,
                 )
                 assert r.status_code == 202, r.text
                 with lock:
@@ -419,7 +419,7 @@ def test_50_concurrent_uploads_two_worker_processes_nothing_lost_or_twice(
                 f"{live.url}/api/submissions",
                 content=subs[0],
                 headers={"Authorization": f"Bearer {token}"},
-                timeout=60,
+                timeout=180,
             )
             assert over.status_code == 429  # the quota counted every one of them
             _wait(lambda: store.counts()["done"] == n, 180, "all scores", workers)
