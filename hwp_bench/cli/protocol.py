@@ -17,3 +17,84 @@ def list_cmd() -> None:
         mark = "*" if row["id"] == DEFAULT_PROTOCOL else " "
         status = row["description"] if row["available"] else f"UNAVAILABLE: {row['reason']}"
         typer.echo(f"{mark} {row['id']:<20} {row['source']:<32} {status}")
+
+
+@app.command("validate")
+def validate_cmd(
+    dataset: str = typer.Option(
+        "synth", "--dataset", help="An HWP-Synth dataset: synth | synth-clean | PATH"
+    ),
+    captures: str = typer.Option(
+        "", "--captures", help="Comma-separated captures (default: every capture it holds)"
+    ),
+    protocols: str = typer.Option(
+        "hwp-v2,hwp-v1,wildghand-paper", "--protocols", help="Comma-separated protocol ids"
+    ),
+    tracks: str = typer.Option(
+        "estimated,aligned,exact", "--test-poses", help="Comma-separated test-pose tracks"
+    ),
+    metrics: str = typer.Option("psnr,ssim,lpips", "--metrics", help="Comma-separated metrics"),
+    out: str = typer.Option(
+        "", "--out", "-o", help="Markdown file to write the table into (e.g. docs/validity.md)"
+    ),
+    json_out: str = typer.Option("", "--json", help="Also write every number as JSON here"),
+    check: str = typer.Option(
+        "hwp-v2", "--check", help="Exit 1 if this protocol's validity claims fail ('' : none)"
+    ),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """The validity table: the perfect avatar (HWP-Synth's own renderer) and controlled
+    degradations of it, scored by each protocol on each test-pose track (docs/validity.md).
+
+    Into OUT goes the block between its generated-table markers (the rest of the file is kept).
+    """
+    from hwp_bench.metrics.protocols import get_protocol
+    from hwp_bench.metrics.validity import compute_validity, write_markdown_block
+    from hwp_bench.tracks import TrackError, check_track
+
+    def items(text: str) -> list[str]:
+        return [x.strip() for x in text.split(",") if x.strip()]
+
+    def fail(msg: str) -> None:
+        typer.echo(f"error: {msg}", err=True)
+        raise typer.Exit(2)
+
+    try:
+        track_list = [check_track(t) for t in items(tracks)]
+        for p in items(protocols):
+            get_protocol(p)
+    except TrackError as exc:
+        fail(f"--test-poses: {exc}")
+    except KeyError as exc:
+        fail(f"--protocols: {exc.args[0] if exc.args else exc}")
+    unknown = [m for m in items(metrics) if m not in ("psnr", "ssim", "lpips")]
+    if unknown:
+        fail(f"--metrics: {', '.join(unknown)} not among psnr, ssim, lpips")
+    try:
+        report = compute_validity(
+            dataset,
+            captures=items(captures) or None,
+            protocols=items(protocols),
+            tracks=track_list,
+            metrics=items(metrics),
+            progress=progress,
+        )
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        fail(str(exc))
+    text = report.to_markdown()
+    if out:
+        write_markdown_block(out, text)
+        typer.echo(f"wrote {out}", err=True)
+    else:
+        typer.echo(text)
+    if json_out:
+        from hwp_bench.io import atomic_write_text
+
+        atomic_write_text(json_out, report.to_json())
+    if check:
+        bad = report.check(check)
+        for b in bad:
+            typer.echo(f"claim fails ({check}): {b}", err=True)
+        if bad:
+            raise typer.Exit(1)
+        typer.echo(f"{check}: every validity claim holds", err=True)

@@ -65,6 +65,7 @@ IMPLEMENTATION_STATUSES = {
     "approximate": "the method's pipeline, with a documented substitute for a part that cannot be had",
     "wrapper": "runs the original authors' code and weights when the user provides them",
     "stub": "registered but not implemented",
+    "oracle": "uses the data generator's ground truth (a ceiling for the tables, not a method)",
 }
 
 

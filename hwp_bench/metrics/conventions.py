@@ -1,4 +1,5 @@
-"""The one source of truth for metric conventions: directions, display order, default protocol.
+"""The one source of truth for metric conventions: directions, display order, default protocol
+and test-pose track.
 
 Everything that ranks, bolds, sorts or prints metrics (the runner's summary, the tables, the
 leaderboard) reads these constants instead of keeping its own copy. This module imports
@@ -16,6 +17,28 @@ HIGHER_IS_BETTER = MappingProxyType({"psnr": True, "ssim": True, "lpips": False}
 METRIC_ORDER = ("psnr", "ssim", "lpips")
 
 #: The protocol used when none is named (the runner, the tables, the leaderboard).
-DEFAULT_PROTOCOL = "hwp-v1"
+#: ``hwp-v1`` stays registered (old result files verify) but is not a valid default: see
+#: docs/validity.md for why ``hwp-v2`` replaced it.
+DEFAULT_PROTOCOL = "hwp-v2"
 
-__all__ = ["DEFAULT_PROTOCOL", "HIGHER_IS_BETTER", "METRIC_ORDER"]
+#: Test-pose tracks: which hand parameters a method receives for the test frames.
+#: ``estimated``: the dataset's own (estimator) parameters; ``aligned``: those refined by the
+#: toolkit's aligner against each test frame's hand mask, identical for every method;
+#: ``exact``: the noise-free parameters (synthetic data only: the pose oracle).
+TRACKS = ("estimated", "aligned", "exact")
+
+#: The track used when none is named (the runner, the tables, the leaderboard).
+DEFAULT_TRACK = "aligned"
+
+#: The track of a result file written before tracks existed (it rendered the dataset's
+#: parameters as they were).
+LEGACY_TRACK = "estimated"
+
+__all__ = [
+    "DEFAULT_PROTOCOL",
+    "DEFAULT_TRACK",
+    "HIGHER_IS_BETTER",
+    "LEGACY_TRACK",
+    "METRIC_ORDER",
+    "TRACKS",
+]

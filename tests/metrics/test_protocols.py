@@ -11,6 +11,7 @@ from skimage.metrics import structural_similarity
 from hwp_bench.data import Frame
 from hwp_bench.metrics import get_protocol, list_protocols
 from hwp_bench.metrics.box import mask_at_box
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
 from hwp_bench.metrics.protocols import Protocol, register_protocol
 
 FX = 100.0
@@ -35,8 +36,8 @@ def make_frame(image, mask, index=0):
 
 
 def test_registry():
-    assert list_protocols() == ["hwp-v1", "wildghand-paper"]
-    assert get_protocol().id == "hwp-v1"
+    assert list_protocols() == ["hwp-v1", "hwp-v2", "wildghand-paper"]
+    assert get_protocol().id == DEFAULT_PROTOCOL
     p = get_protocol("wildghand-paper")
     assert p.params["ssim"]["data_range"] == 2.0 and p.params["ssim"]["win_size"] == 7
     assert get_protocol("hwp-v1").params["ssim"]["sigma"] == 1.5

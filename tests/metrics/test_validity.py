@@ -1,0 +1,89 @@
+"""The validity table: hwp-v2 ranks the perfect avatar first and its degradations in order.
+
+Fast: one tiny HWP-Synth capture through ``hwp-bench protocol validate``. Slow: HWP-Synth quick,
+seed 0, all 11 captures, every claim of docs/validity.md.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from hwp_bench.cli import app
+from hwp_bench.metrics.validity import BEGIN, END, ValidityReport, compute_validity
+
+
+@pytest.fixture(scope="module")
+def tiny_report(tiny_synth, tmp_path_factory):
+    out = tmp_path_factory.mktemp("validity")
+    doc = out / "validity.md"
+    doc.write_text(f"# Validity\n\nprose before\n\n{BEGIN}\nold table\n{END}\n\nprose after\n")
+    res = CliRunner().invoke(
+        app,
+        ["protocol", "validate", "--dataset", str(tiny_synth), "--captures", "capture00"]
+        + ["--protocols", "hwp-v2,hwp-v1"]
+        + ["--out", str(doc), "--json", str(out / "v.json"), "--no-progress"],
+    )
+    assert res.exit_code == 0, res.output  # --check hwp-v2 (the default) passed
+    return ValidityReport.from_dict(json.loads((out / "v.json").read_text())), doc
+
+
+def test_the_command_writes_the_table_between_the_markers_and_keeps_the_prose(tiny_report):
+    _, doc = tiny_report
+    text = doc.read_text()
+    assert text.startswith("# Validity\n\nprose before") and text.endswith("prose after\n")
+    assert "old table" not in text and "#### Protocol `hwp-v2`" in text
+    assert "| perfect avatar |" in text and "Test-pose joint errors" in text
+
+
+def test_hwp_v2_orders_the_references_on_aligned_and_exact(tiny_report):
+    r, _ = tiny_report
+    assert r.check("hwp-v2") == []
+    c = "capture00"
+    for track in ("aligned", "exact"):
+        v = {row: r.values[c]["hwp-v2"][track][row] for row in r.rows}
+        for a, b in (("perfect", "blur1"), ("blur1", "blur2"), ("blur2", "blur4")):
+            assert v[a]["psnr"] > v[b]["psnr"] and v[a]["ssim"] > v[b]["ssim"]
+            assert v[a]["lpips"] < v[b]["lpips"]
+        for row in ("erode1", "erode2"):  # the gaming attempt does not pay
+            assert v[row]["psnr"] <= v["perfect"]["psnr"] - 3
+        assert v["flat"]["psnr"] <= v["perfect"]["psnr"] - 8
+    exact = r.values[c]["hwp-v2"]["exact"]["perfect"]
+    assert exact["psnr"] >= 35 and exact["ssim"] >= 0.98 and exact["lpips"] <= 0.02
+
+
+def test_alignment_recovers_what_the_estimated_poses_cost(tiny_report):
+    r, _ = tiny_report
+    p = {t: r.values["capture00"]["hwp-v2"][t]["perfect"]["psnr"] for t in r.tracks}
+    assert p["exact"] - p["aligned"] <= 3.0
+    assert p["aligned"] - p["estimated"] >= 10.0
+    j = r.joints["capture00"]
+    assert j["aligned"]["px"] < 0.5 * j["estimated"]["px"]
+
+
+def test_hwp_v1_is_shown_to_fail_the_same_claims(tiny_report):
+    r, _ = tiny_report
+    bad = r.check("hwp-v1")
+    assert any("perfect on exact" in b and "< 35" in b for b in bad)
+    assert any("flat only" in b for b in bad)
+
+
+def test_bad_input_is_a_one_line_error(tiny_synth, tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(app, ["protocol", "validate", "--test-poses", "guessed"])
+    assert res.exit_code == 2 and "estimated, aligned, exact" in res.output
+    assert "Traceback" not in res.output
+    not_synth = tmp_path / "plain"
+    not_synth.mkdir()
+    res = runner.invoke(app, ["protocol", "validate", "--dataset", str(not_synth)])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+
+
+@pytest.mark.slow
+def test_hwp_v2_is_valid_on_every_capture_of_hwp_synth_quick():
+    report = compute_validity("synth", progress=False)
+    assert len(report.captures) == 11
+    assert report.check("hwp-v2") == []
+    assert report.check("hwp-v1")  # the reason hwp-v2 exists
