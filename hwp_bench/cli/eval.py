@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL, DEFAULT_TRACK, TRACKS
 
 
 def eval_cmd(
@@ -31,6 +31,11 @@ def eval_cmd(
     split: str = typer.Option("test", "--split", help="Split to score against."),
     protocol: str = typer.Option(
         DEFAULT_PROTOCOL, "--protocol", help="protocol id (see `hwp-bench protocol list`)"
+    ),
+    test_poses: str = typer.Option(
+        DEFAULT_TRACK,
+        "--test-poses",
+        help=f"Test-pose track the renders were made from ({' | '.join(TRACKS)}); recorded",
     ),
     method: str = typer.Option("external", "--method", help="Method id recorded in the results."),
     seed: int = typer.Option(0, "--seed", help="Seed recorded in the results."),
@@ -53,6 +58,12 @@ def eval_cmd(
     except KeyError as exc:
         typer.echo(str(exc.args[0]), err=True)
         raise typer.Exit(2) from None
+    if test_poses not in TRACKS:
+        typer.echo(
+            f"--test-poses: unknown track {test_poses!r}: choose one of {', '.join(TRACKS)}",
+            err=True,
+        )
+        raise typer.Exit(2)
     if config:
         try:
             captures = list(captures_for(config))
@@ -86,11 +97,19 @@ def eval_cmd(
         if extra_dirs:
             typer.echo(f"captures not in --config {config}: {', '.join(extra_dirs)}", err=True)
         raise typer.Exit(2)
+    from hwp_bench.tracks import TrackError, frames_for_track, hands_digest
+
+    try:  # the frames as the renders posed them (the hands matter to wildghand-paper's box)
+        gt = {c: frames_for_track(gt[c], test_poses) for c in captures}
+    except TrackError as exc:
+        typer.echo(f"--test-poses: {exc}", err=True)
+        raise typer.Exit(2) from None
     ds_info = {
         "id": _dataset_id(dataset),
         "revision": _dataset_revision(dataset, captures),
         "config": config or ",".join(captures),
         "split": split,
+        "test_poses": test_poses,
     }
     results = []
     for c in captures:
@@ -99,7 +118,7 @@ def eval_cmd(
                 pred_dir,
                 gt[c],
                 protocol=proto,
-                dataset=ds_info,
+                dataset={**ds_info, "test_poses_sha256": hands_digest(gt[c])},
                 method={"id": method, "version": "", "preset": "", "config": {}},
                 seed=seed,
                 metrics=metrics,
@@ -115,7 +134,7 @@ def eval_cmd(
             )
             write_result(out / name, res)
     header = f"{'capture':<12}" + "".join(f"{m:>10}" for m in metrics) + "  frames"
-    typer.echo(f"protocol {proto.id}")
+    typer.echo(f"protocol {proto.id}, test poses {test_poses}")
     typer.echo(header)
     for res in results:
         vals = "".join(f"{res['means'][m]:>10.4f}" for m in metrics)

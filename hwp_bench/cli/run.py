@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL, DEFAULT_TRACK, TRACKS
 
 EXIT_FAILED_JOBS = 1
 EXIT_USAGE = 2
@@ -66,6 +66,11 @@ def run(
         "--protocol",
         help="Evaluation protocol id (`hwp-bench protocol list` shows them, plugins included)",
     ),
+    test_poses: str = typer.Option(
+        DEFAULT_TRACK,
+        "--test-poses",
+        help=f"Test-pose track: {' | '.join(TRACKS)} (docs/tracks.md); recorded in every result",
+    ),
     metrics: str = typer.Option(
         "", "--metrics", help="Comma-separated subset of the protocol's metrics (default: all)"
     ),
@@ -108,6 +113,8 @@ def run(
     if executor == "ray" and (why := ray_available()):
         _fail(why)
     seed_list = _parse_seeds(seeds)
+    if test_poses not in TRACKS:
+        _fail(f"--test-poses: unknown track {test_poses!r}: choose one of {', '.join(TRACKS)}")
     try:
         cls = get_method(method)
         info = cls.method_info()
@@ -131,6 +138,7 @@ def run(
         overrides=tuple(overrides),
         dataset=dataset,
         protocol=protocol,
+        test_poses=test_poses,
         metrics=metric_list,
         out=out,
         checkpoint_every=checkpoint_every or None,
@@ -166,6 +174,7 @@ def run(
         if not present and not done:
             _fail(f"--dataset {dataset} holds none of the captures of split {split!r}")
         captures = [c for c in captures if c in present or any(j.capture == c for j in done)]
+        _prepare_test_poses(folder, sorted({j.capture for j in todo} & set(present)), test_poses)
         job_threads = threads or default_threads(len(todo), cpu_budget)
         todo = [
             dataclasses.replace(j, threads=job_threads, dataset_path=str(folder))
@@ -174,8 +183,8 @@ def run(
         ]
     typer.echo(
         f"{method} ({info.implementation_status}) x {len(captures)} captures x "
-        f"{len(seed_list)} seeds on {dataset} [{preset}]: {len(done)} done, {len(todo)} to run "
-        f"({executor} executor, output {out})",
+        f"{len(seed_list)} seeds on {dataset} [{preset}], test poses {test_poses}: "
+        f"{len(done)} done, {len(todo)} to run ({executor} executor, output {out})",
         err=True,
     )
     if todo and "lpips" in (metric_list or proto.metrics):
@@ -227,7 +236,10 @@ def run(
         raise typer.Exit(130) from None
 
     summary = summarize(outcomes, captures)
-    title = f"{info.name} [{preset}] on {dataset} / {split}, protocol {protocol}"
+    title = (
+        f"{info.name} [{preset}] on {dataset} / {split}, protocol {protocol}, "
+        f"test poses {test_poses}"
+    )
     typer.echo(format_table(summary, title=title))
     if summary.failed:
         typer.echo(
@@ -236,6 +248,22 @@ def run(
             err=True,
         )
         raise typer.Exit(EXIT_FAILED_JOBS)
+
+
+def _prepare_test_poses(folder, captures: list[str], track: str) -> None:
+    """Check that the data can give ``track`` (one-line error otherwise) and compute aligned
+    poses here, once, with a progress bar, before workers would wait on each other for them."""
+    if track == "estimated" or not captures:
+        return
+    from hwp_bench.data import load_frames
+    from hwp_bench.tracks import TrackError, track_hands
+
+    try:
+        for capture in captures:
+            frames = list(load_frames(folder, capture, "test"))
+            track_hands(frames, track, progress=track == "aligned", folder=folder)
+    except TrackError as exc:
+        _fail(f"--test-poses: {exc}")
 
 
 def methods(

@@ -3,6 +3,13 @@
 :class:`Job` is plain data, so it pickles to worker processes and Ray. Its run folder is named
 by the method, preset, dataset, seed and the hash of the resolved config (plus the dataset's
 revision), so a finished job is found again and skipped, and a changed config is new work.
+
+The test-pose track (``test_poses``, :mod:`hwp_bench.tracks`) is not part of the run folder's
+name: fitting does not depend on it, so a second track re-renders and re-scores the same
+fitted method. It is part of where the renders and the result file live
+(``renders/<track>/<capture>/``, ``results/<capture>.<protocol>.<track>.json``). Run folders
+written before tracks existed keep ``renders/<capture>/`` and ``results/<capture>.<protocol>
+.json``: those are the ``estimated`` track (the dataset's parameters), and stay readable.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL, DEFAULT_TRACK, LEGACY_TRACK
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,7 @@ class Job:
     dataset: str = "synth"  # the user's name for it: part of the run's identity
     dataset_path: str | None = None  # the resolved folder, when the parent resolved it once
     protocol: str = DEFAULT_PROTOCOL
+    test_poses: str = DEFAULT_TRACK  # test-pose track (hwp_bench.tracks): what render() gets
     metrics: tuple[str, ...] | None = None  # None: the protocol's metrics (psnr, ssim, lpips)
     out: str = "runs"
     threads: int = 1  # torch intra-op threads for this job
@@ -73,7 +81,35 @@ class Job:
         return Path(self.out) / self.run_name()
 
     def result_path(self) -> Path:
+        return self.run_dir() / "results" / f"{self.capture}.{self.protocol}.{self.test_poses}.json"
+
+    def renders_dir(self) -> Path:
+        return self.run_dir() / "renders" / self.test_poses / self.capture
+
+    def render_marker(self) -> Path:
+        """Written once the render folder is complete (count, timings, test-pose digest)."""
+        return self.run_dir() / "status" / f"{self.capture}.{self.test_poses}.renders.json"
+
+    # -- the layout before test-pose tracks (read-only; it is the estimated track) -----------
+    def legacy_result_path(self) -> Path | None:
+        if self.test_poses != LEGACY_TRACK:
+            return None
         return self.run_dir() / "results" / f"{self.capture}.{self.protocol}.json"
+
+    def legacy_renders(self) -> tuple[Path, Path] | None:
+        """(render folder, its completion marker) of the old layout, for the estimated track."""
+        if self.test_poses != LEGACY_TRACK:
+            return None
+        run = self.run_dir()
+        return run / "renders" / self.capture, run / "status" / f"{self.capture}.renders.json"
+
+    def existing_result_path(self) -> Path:
+        """The result file of this job as found on disk (new layout first), else the new path."""
+        path = self.result_path()
+        legacy = self.legacy_result_path()
+        if not path.is_file() and legacy is not None and legacy.is_file():
+            return legacy
+        return path
 
 
 @functools.lru_cache(maxsize=256)
@@ -170,24 +206,30 @@ def skipped_outcome(job: Job) -> dict[str, Any]:
         "capture": job.capture,
         "seed": job.seed,
         "run": job.run_name(),
-        "result": str(job.result_path()),
+        "result": str(job.existing_result_path()),
         "status": "skipped",
         "seconds": 0.0,
     }
 
 
 def job_is_done(job: Job) -> bool:
-    """A readable result file of this exact run exists (the run name holds the hash too)."""
-    path = job.result_path()
-    if not path.is_file():
-        return False
+    """A readable result file of this exact run and track exists (the run name holds the hash
+    too; a result file of the old layout counts for the estimated track)."""
     from hwp_bench.results import ResultError, read_result
 
-    try:
-        body = read_result(path)
-    except (OSError, ResultError):
-        return False
-    return (body.get("extra") or {}).get("run_hash") == job.config_hash()
+    for path in (job.result_path(), job.legacy_result_path()):
+        if path is None or not path.is_file():
+            continue
+        try:
+            body = read_result(path)
+        except (OSError, ResultError):
+            continue
+        track = (body.get("dataset") or {}).get("test_poses", LEGACY_TRACK)
+        if (body.get("extra") or {}).get("run_hash") == job.config_hash() and (
+            track == job.test_poses
+        ):
+            return True
+    return False
 
 
 def job_to_dict(job: Job) -> dict[str, Any]:

@@ -8,13 +8,19 @@ preset, dataset, seed and the config hash::
     run.json                                   what this run is (method, config, hash, dataset)
     logs/<capture>.log                         per-job log (losses, checkpoints, errors)
     checkpoints/<capture>/                     method.save() + runner_state.json (step)
-    renders/<capture>/<index:05d>.npy|.png|.alpha.npy
-    status/<capture>.renders.json              the render folder is complete (timings, digest)
+    renders/<track>/<capture>/<index:05d>.npy|.png|.alpha.npy
+    status/<capture>.<track>.renders.json      the render folder is complete (timings, digest)
     status/<capture>.failed.json               the last failure, with its traceback
-    results/<capture>.<protocol>.json          the result file (docs/design.md: 'Result file')
+    results/<capture>.<protocol>.<track>.json  the result file (docs/design.md: 'Result file')
+
+``<track>`` is the test-pose track (:mod:`hwp_bench.tracks`): which hand parameters the test
+frames are rendered from. Fitting does not depend on it, so a second track only re-renders
+and re-scores. Folders from before tracks (``renders/<capture>/``, ``results/<capture>.
+<protocol>.json``) are read as the ``estimated`` track.
 
 Idempotence falls out of that layout: a job whose result file exists is skipped; one whose
-renders are complete is only re-scored (a new protocol costs no fitting); one whose final
+renders are complete is only re-scored (a new protocol costs no fitting, a new track no
+fitting either); one whose final
 checkpoint exists is only rendered; one with a partial checkpoint resumes training from the
 saved step. Every file is written atomically, so a killed job leaves nothing half-written.
 """
@@ -37,6 +43,7 @@ from hwp_bench.runner.frames import load_split
 from hwp_bench.runner.job import Job, dataset_id, job_is_done, read_json
 from hwp_bench.runner.locking import job_lock
 from hwp_bench.runner.scoring import score_job
+from hwp_bench.tracks import frames_for_track, hands_digest
 
 
 class UnsupportedCapture(Exception):
@@ -84,7 +91,7 @@ def run_job(job: Job) -> dict[str, Any]:
         run_dir = job.run_dir()
     except Exception as exc:  # unknown method, bad override: nothing to log into
         return {**outcome, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
-    outcome.update(run=run_dir.name, result=str(job.result_path()))
+    outcome.update(run=run_dir.name, result=str(job.existing_result_path()))
     if job_is_done(job):
         return {**outcome, "status": "skipped", "seconds": time.perf_counter() - t0}
     with job_lock(run_dir, job.capture) as locked:
@@ -161,14 +168,26 @@ def _run_job_body(job: Job, run_dir: Path, logger: logging.Logger) -> dict[str, 
         raise UnsupportedCapture(
             f"{job.method} supports {'/'.join(info.hand_types)} hands, {job.capture} is {hand_type}"
         )
+    # The test frames as this job's track poses them (pixels untouched, hands replaced).
+    folder = job.dataset_path or (job.dataset if Path(job.dataset).is_dir() else None)
+    test_frames = frames_for_track(test_frames, job.test_poses, folder=folder)
+    poses_digest = hands_digest(test_frames)
 
-    renders_dir = run_dir / "renders" / job.capture
-    render_marker = run_dir / "status" / f"{job.capture}.renders.json"
+    renders_dir, render_marker = job.renders_dir(), job.render_marker()
     ckpt_dir = run_dir / "checkpoints" / job.capture
     details: dict[str, Any] = {}
 
     render_info = read_json(render_marker)
-    if render_info is None or render_info.get("count") != len(test_frames):
+    legacy = job.legacy_renders()
+    if render_info is None and legacy is not None:
+        old = read_json(legacy[1])  # a run from before tracks: its renders are this track's
+        if old is not None and old.get("count") == len(test_frames):
+            renders_dir, render_info = legacy[0], {**old, "test_poses_sha256": poses_digest}
+    if (
+        render_info is None
+        or render_info.get("count") != len(test_frames)
+        or render_info.get("test_poses_sha256") != poses_digest
+    ):
         clean_stale(ckpt_dir)
         found = find_checkpoint(ckpt_dir)
         if found is not None and found[1].get("complete"):
@@ -182,6 +201,8 @@ def _run_job_body(job: Job, run_dir: Path, logger: logging.Logger) -> dict[str, 
         render_info["fit"] = {
             k: fit_info.get(k) for k in ("fit_seconds", "iterations", "resumed_from_step")
         }
+        render_info["test_poses"] = job.test_poses
+        render_info["test_poses_sha256"] = poses_digest
         atomic_write_json(render_marker, render_info)
     else:
         logger.info("renders complete: scoring only")
@@ -218,5 +239,5 @@ def _render_all(job, method, test_frames, renders_dir, logger) -> dict[str, Any]
     return {
         "count": len(test_frames),
         "render_seconds_per_frame": float(np.mean(seconds)),
-        "diagnostics": save_diagnostics(method, renders_dir.parent.parent, job.capture, logger),
+        "diagnostics": save_diagnostics(method, job.run_dir(), job.capture, logger),
     }

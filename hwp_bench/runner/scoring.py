@@ -55,6 +55,9 @@ def score_job(job, info, config, chash, test_frames, renders_dir, render_info, l
             "capture": job.capture,
             "split": "test",
             "hand_type": test_frames[0].hand_type,
+            # The test-pose track the renders were made from, and a digest of those poses.
+            "test_poses": job.test_poses,
+            "test_poses_sha256": render_info.get("test_poses_sha256"),
         },
         method={
             "id": info.id,
@@ -84,7 +87,7 @@ def score_job(job, info, config, chash, test_frames, renders_dir, render_info, l
         },
     )
     write_result(job.result_path(), record)
-    logger.info("scored with %s: %s", job.protocol, record["means"])
+    logger.info("scored with %s on %s: %s", job.protocol, job.test_poses, record["means"])
     return record
 
 

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from hwp_bench.cli import app
 from hwp_bench.data import Frame, HandParams
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +77,7 @@ def test_eval_scores_and_writes_results(dataset, tmp_path):
     files = sorted((tmp_path / "res").glob("*.json"))
     assert len(files) == 2
     data = json.loads(files[0].read_text())
-    assert sorted(data["frames"]) == ["18", "19"] and data["protocol"]["id"] == "hwp-v1"
+    assert sorted(data["frames"]) == ["18", "19"] and data["protocol"]["id"] == DEFAULT_PROTOCOL
     v = CliRunner().invoke(
         app, ["results", "verify", *map(str, files), "--predictions", str(tmp_path / "pred")]
     )

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from hwp_bench.data import Frame
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
 from hwp_bench.metrics.evaluate import (
     EvaluationError,
     check_prediction_folder,
@@ -70,7 +71,7 @@ def test_clean_folder_scores_and_verifies(tmp_path):
     )
     # the same numbers as scoring in memory
     preds = {10: (np.load(tmp_path / "capture04/00010.npy"), None)}
-    per_frame, _ = score_frames("hwp-v1", preds, frs[:1], metrics=("psnr", "ssim"))
+    per_frame, _ = score_frames(DEFAULT_PROTOCOL, preds, frs[:1], metrics=("psnr", "ssim"))
     assert per_frame[10] == res["frames"]["10"]
 
 

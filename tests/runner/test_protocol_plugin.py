@@ -72,9 +72,10 @@ def test_entry_point_protocol_is_listed_and_scores_in_local_workers(
     out = tmp_path / "runs"
     args = ["run", "--method", "toy-mean", "--split", "capture00", "--dataset", str(tiny_dataset)]
     args += ["--protocol", "toy-l1", "--executor", "local", "--out", str(out), "--no-progress"]
+    args += ["--test-poses", "estimated"]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
-    (path,) = out.glob("*/results/capture00.toy-l1.json")
+    (path,) = out.glob("*/results/capture00.toy-l1.estimated.json")
     body = json.loads(path.read_text())
     assert body["protocol"]["id"] == "toy-l1"
     assert body["protocol"]["params"]["region"] == "mask >= 0.5"
@@ -84,7 +85,7 @@ def test_entry_point_protocol_is_listed_and_scores_in_local_workers(
     from hwp_bench.data import load_frames
     from hwp_bench.runner.renders import read_frame
 
-    renders = path.parent.parent / "renders" / "capture00"
+    renders = path.parent.parent / "renders" / "estimated" / "capture00"
     for frame in load_frames(str(tiny_dataset), "capture00", "test"):
         color, _ = read_frame(renders, frame.index)
         mask = frame.mask >= 0.5

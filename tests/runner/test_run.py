@@ -16,8 +16,15 @@ import numpy as np
 from typer.testing import CliRunner
 
 from hwp_bench.cli import app
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
 
-FAST = ["--metrics", "psnr,ssim", "--no-progress"]
+# The estimated track: these tests are about the runner's mechanics, not test poses
+# (tests/runner/test_tracks.py covers the tracks, the default included).
+FAST = ["--metrics", "psnr,ssim", "--no-progress", "--test-poses", "estimated"]
+
+
+def result_name(capture: str, protocol: str = DEFAULT_PROTOCOL) -> str:
+    return f"{capture}.{protocol}.estimated.json"
 
 
 def cli(*args):
@@ -53,7 +60,7 @@ def test_inline_run_writes_everything_then_skips(tiny_dataset, toy_plugin, tmp_p
     (run_dir,) = out.iterdir()
     assert run_dir.name.startswith("toy-mean-quick-tiny-s0-")
     for capture in ("capture00", "capture04"):
-        renders = run_dir / "renders" / capture
+        renders = run_dir / "renders" / "estimated" / capture
         names = sorted(p.name for p in renders.iterdir())
         assert names == [
             "00018.alpha.npy",
@@ -67,8 +74,8 @@ def test_inline_run_writes_everything_then_skips(tiny_dataset, toy_plugin, tmp_p
         assert color.dtype == np.float32 and color.shape == (40, 40, 3)
         assert (run_dir / "logs" / f"{capture}.log").read_text().count("fit done") == 1
     res = results_of(out)
-    assert set(res) == {"capture00.hwp-v1.json", "capture04.hwp-v1.json"}
-    r = res["capture00.hwp-v1.json"]
+    assert set(res) == {result_name("capture00"), result_name("capture04")}
+    r = res[result_name("capture00")]
     assert r["method"]["id"] == "toy-mean" and r["seed"] == 0
     assert set(r["frames"]) == {"18", "19"} and set(r["means"]) == {"psnr", "ssim"}
     # The toy learns the disc colour (0.8, 0.3, 0.2) + noise: high PSNR inside the mask.
@@ -76,7 +83,7 @@ def test_inline_run_writes_everything_then_skips(tiny_dataset, toy_plugin, tmp_p
     assert r["timings"]["fit_s"] > 0 and r["extra"]["diagnostics"] == {"step_sum": 66}
     diag_dir = run_dir / "diagnostics" / "capture00"  # arrays go beside the results
     with np.load(diag_dir / "arrays.npz") as diag:
-        first = np.load(run_dir / "renders/capture00/00018.npy")[0, 0]
+        first = np.load(run_dir / "renders/estimated/capture00/00018.npy")[0, 0]
         np.testing.assert_allclose(diag["color"], first, rtol=1e-6)
         assert np.array_equal(diag["pao_weight_00003"], np.eye(4))
     assert sorted(p.name for p in diag_dir.glob("*.png")) == [
@@ -122,9 +129,11 @@ def test_inline_run_writes_everything_then_skips(tiny_dataset, toy_plugin, tmp_p
         "--metrics",
         "psnr",
         "--no-progress",
+        "--test-poses",
+        "estimated",
     )
     assert code == 0, text3
-    assert (run_dir / "results" / "capture00.wildghand-paper.json").is_file()
+    assert (run_dir / "results" / result_name("capture00", "wildghand-paper")).is_file()
     assert (run_dir / "logs" / "capture00.log").read_text().count("fit done") == 1
 
 
@@ -155,7 +164,7 @@ def test_failed_capture_is_reported_and_others_go_on(tiny_dataset, toy_plugin, t
     failed = json.loads((run_dir / "status" / "capture04.failed.json").read_text())
     assert "asked to fail" in failed["traceback"]
     assert "asked to fail" in (run_dir / "logs" / "capture04.log").read_text()
-    assert set(results_of(out)) == {"capture00.hwp-v1.json"}
+    assert set(results_of(out)) == {result_name("capture00")}
 
     Path(f"{flag}.capture04").unlink()  # "fix the cause" and rerun: only capture04 runs
     code, text = cli(*args)
@@ -187,7 +196,7 @@ def test_local_executor_isolates_a_crashed_process(tiny_dataset, toy_plugin, tmp
     assert code == 1, text
     assert "failed  capture00 seed 0: worker process died (killed by signal 9)" in text
     assert "done  capture04" in text
-    assert set(results_of(out)) == {"capture04.hwp-v1.json"}
+    assert set(results_of(out)) == {result_name("capture04")}
 
 
 def test_killed_run_resumes_from_its_checkpoint(tiny_dataset, toy_plugin, tmp_path):
@@ -353,7 +362,7 @@ def test_captures_of_an_unsupported_hand_type_are_reported_not_failed(
     )
     row = next(line for line in text.splitlines() if line.startswith("| capture04"))
     assert "unsupported" in row and "| -" in row
-    assert set(results_of(tmp_path / "runs")) == {"capture00.hwp-v1.json"}
+    assert set(results_of(tmp_path / "runs")) == {result_name("capture00")}
 
 
 def test_new_data_is_new_work(tiny_dataset, toy_plugin, tmp_path):

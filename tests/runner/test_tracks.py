@@ -1,0 +1,94 @@
+"""The runner and the test-pose tracks: the default, a second track without refitting, the
+pre-track layout still read, and one-line errors for a track the data cannot give."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from typer.testing import CliRunner
+
+from hwp_bench.cli import app
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL, DEFAULT_TRACK
+
+ARGS = ["--method", "toy-mean", "--executor", "inline", "--metrics", "psnr", "--no-progress"]
+
+
+def cli(*args):
+    res = CliRunner().invoke(app, [str(a) for a in args])
+    return res.exit_code, res.output
+
+
+def test_default_track_then_a_second_track_renders_again_without_fitting(
+    tiny_synth, toy_plugin, tmp_path
+):
+    out = tmp_path / "runs"
+    common = ["run", *ARGS, "--split", "capture00", "--dataset", tiny_synth, "--out", out]
+    code, text = cli(*common)
+    assert code == 0, text
+    assert f"test poses {DEFAULT_TRACK}" in text
+    (run,) = out.iterdir()
+    res = run / "results" / f"capture00.{DEFAULT_PROTOCOL}.{DEFAULT_TRACK}.json"
+    body = json.loads(res.read_text())
+    assert body["dataset"]["test_poses"] == DEFAULT_TRACK
+    assert len(body["dataset"]["test_poses_sha256"]) == 64
+    assert sorted(p.name for p in (run / "renders" / DEFAULT_TRACK / "capture00").iterdir())
+
+    code, text = cli(*common, "--test-poses", "exact")
+    assert code == 0, text
+    exact = json.loads((run / "results" / f"capture00.{DEFAULT_PROTOCOL}.exact.json").read_text())
+    assert exact["dataset"]["test_poses"] == "exact"
+    assert exact["dataset"]["test_poses_sha256"] != body["dataset"]["test_poses_sha256"]
+    assert exact["extra"]["run_hash"] == body["extra"]["run_hash"]  # the same fitted run
+    assert (run / "logs" / "capture00.log").read_text().count("fit done") == 1  # no refit
+    # both tracks are kept side by side, and a rerun of either is skipped
+    code, text = cli(*common)
+    assert code == 0 and "skipped  capture00" in text
+    code, text = cli(*common, "--test-poses", "exact")
+    assert code == 0 and "skipped  capture00" in text
+
+
+def test_a_run_folder_from_before_tracks_is_read_as_the_estimated_track(
+    tiny_dataset, toy_plugin, tmp_path
+):
+    out = tmp_path / "runs"
+    common = ["run", *ARGS, "--split", "capture00", "--dataset", tiny_dataset, "--out", out]
+    code, text = cli(*common, "--test-poses", "estimated")
+    assert code == 0, text
+    (run,) = out.iterdir()
+    # turn it into the old layout: renders/<capture>/, status/<capture>.renders.json,
+    # results/<capture>.<protocol>.json without a track
+    shutil.move(run / "renders" / "estimated" / "capture00", run / "renders" / "capture00")
+    (run / "renders" / "estimated").rmdir()
+    shutil.move(
+        run / "status" / "capture00.estimated.renders.json",
+        run / "status" / "capture00.renders.json",
+    )
+    new = run / "results" / f"capture00.{DEFAULT_PROTOCOL}.estimated.json"
+    old = run / "results" / f"capture00.{DEFAULT_PROTOCOL}.json"
+    body = json.loads(new.read_text())
+    new.unlink()
+    for key in ("test_poses", "test_poses_sha256"):
+        body["dataset"].pop(key)
+    from hwp_bench.results import write_result
+
+    write_result(old, body)
+    code, text = cli(*common, "--test-poses", "estimated")
+    assert code == 0 and "skipped  capture00" in text, text
+    # re-scoring with another protocol reuses the old renders (no fit, no render)
+    code, text = cli(*common, "--test-poses", "estimated", "--protocol", "wildghand-paper")
+    assert code == 0, text
+    assert (run / "results" / "capture00.wildghand-paper.estimated.json").is_file()
+    assert not (run / "renders" / "estimated").exists()
+    log = (run / "logs" / "capture00.log").read_text()
+    assert log.count("fit done") == 1 and "scoring only" in log
+
+
+def test_unknown_track_and_exact_on_real_data_fail_in_one_line(tiny_dataset, toy_plugin, tmp_path):
+    common = ["run", *ARGS, "--split", "capture00", "--dataset", tiny_dataset]
+    code, text = cli(*common, "--out", tmp_path / "a", "--test-poses", "oracle")
+    assert code == 2 and "estimated, aligned, exact" in text and "Traceback" not in text
+    # the runner tests' dataset has no noise-free parameters (like real HWP)
+    code, text = cli(*common, "--out", tmp_path / "b", "--test-poses", "exact")
+    assert code == 2 and "Traceback" not in text, text
+    assert "--test-poses" in text and "estimated, aligned" in text
