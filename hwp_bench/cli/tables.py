@@ -16,7 +16,12 @@ def table_cmd(
     ),
     fmt: str = typer.Option("markdown", "--format", "-f", help="markdown | latex | csv | json"),
     protocol: str | None = typer.Option(
-        None, "--protocol", help="Protocol id, if files mix several."
+        None, "--protocol", help="Protocol id, if files mix several (default: hwp-v2 if present)."
+    ),
+    test_poses: str | None = typer.Option(
+        None,
+        "--test-poses",
+        help="Test-pose track, if files mix several (default: aligned if present).",
     ),
     preset: str | None = typer.Option(None, "--preset", help="Preset, if files mix several."),
     dataset: str | None = typer.Option(None, "--dataset", help="Dataset id, if files mix several."),
@@ -33,7 +38,13 @@ def table_cmd(
         # one that fails stops the table, named, instead of moving a cell silently.
         records = collect_results(results).raise_for_invalid()
         text = make_table(
-            table, records, protocol=protocol, preset=preset, dataset=dataset, show_paper=paper
+            table,
+            records,
+            protocol=protocol,
+            preset=preset,
+            dataset=dataset,
+            track=test_poses,
+            show_paper=paper,
         ).render(fmt)
     except (TableError, InvalidResultsError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -54,6 +65,7 @@ def report_cmd(
     ),
     out: Path = typer.Option(Path("report.html"), "--out", "-o", help="HTML file to write."),
     protocol: str | None = typer.Option(None, "--protocol"),
+    test_poses: str | None = typer.Option(None, "--test-poses"),
     preset: str | None = typer.Option(None, "--preset"),
     dataset: str | None = typer.Option(None, "--dataset"),
     captures: str | None = typer.Option(
@@ -73,6 +85,7 @@ def report_cmd(
             protocol=protocol,
             preset=preset,
             dataset=dataset,
+            track=test_poses,
             captures=captures.split(",") if captures else None,
         )
     except (TableError, InvalidResultsError, FileNotFoundError) as exc:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hwp_bench.metrics.conventions import LEGACY_TRACK
 from hwp_bench.results.schema import (
     MAX_RESULT_BYTES,
     SCHEMA,
@@ -70,6 +71,8 @@ class ResultRecord:
     extra: dict[str, Any] = field(default_factory=dict)
     frames: dict[str, dict[str, float]] = field(default_factory=dict)
     path: str = ""
+    # The test-pose track the renders were made from (files from before tracks: estimated).
+    track: str = LEGACY_TRACK
 
     @property
     def clean(self) -> bool:
@@ -95,6 +98,7 @@ def record_from_result(result: dict[str, Any], path: str | os.PathLike = "") -> 
         extra=dict(result.get("extra") or {}),
         frames=result.get("frames", {}),
         path=str(path),
+        track=str(dataset.get("test_poses") or LEGACY_TRACK),
     )
 
 

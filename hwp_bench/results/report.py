@@ -58,8 +58,12 @@ def _table_html(table) -> str:
 
 
 def _load_render(record: ResultRecord, index: int) -> np.ndarray | None:
-    """The render of frame ``index`` beside the record (runs/<run>/renders/<capture>/)."""
-    folder = Path(record.path).parent.parent / "renders" / record.capture
+    """The render of frame ``index`` beside the record: runs/<run>/renders/<track>/<capture>/
+    (runs from before test-pose tracks: runs/<run>/renders/<capture>/)."""
+    renders = Path(record.path).parent.parent / "renders"
+    folder = renders / record.track / record.capture
+    if not folder.is_dir():
+        folder = renders / record.capture
     npy, png = folder / f"{index:05d}.npy", folder / f"{index:05d}.png"
     if npy.is_file():
         arr = np.load(npy, allow_pickle=False)
@@ -202,6 +206,7 @@ def build_report(
     protocol: str | None = None,
     preset: str | None = None,
     dataset: str | None = None,
+    track: str | None = None,
     captures: Sequence[str] | None = None,
 ) -> Path:
     """Write the HTML report to ``out`` (and its figures to ``<out stem>_files/``)."""
@@ -209,17 +214,22 @@ def build_report(
     files = out.parent / f"{out.stem}_files"
     files.mkdir(parents=True, exist_ok=True)
     records, skipped = collect(results)
-    sel = Selection.make(records, protocol=protocol, preset=preset, dataset=dataset)
+    sel = Selection.make(records, protocol=protocol, preset=preset, dataset=dataset, track=track)
     notes: list[str] = [f"skipped {s}" for s in skipped]
     parts = [
-        f"<h1>hwp-bench report</h1><p>{html.escape(make_table('III', records, protocol=sel.protocol, preset=sel.preset, dataset=sel.dataset, unavailable={}).context_line())}</p>"
+        f"<h1>hwp-bench report</h1><p>{html.escape(make_table('III', records, protocol=sel.protocol, preset=sel.preset, dataset=sel.dataset, track=sel.track, unavailable={}).context_line())}</p>"
     ]
 
     parts.append("<h2>Tables</h2>")
     for tid in TABLE_IDS:
         try:
             t = make_table(
-                tid, records, protocol=sel.protocol, preset=sel.preset, dataset=sel.dataset
+                tid,
+                records,
+                protocol=sel.protocol,
+                preset=sel.preset,
+                dataset=sel.dataset,
+                track=sel.track,
             )
             parts.append(_table_html(t))
         except TableError as exc:

@@ -11,9 +11,14 @@ Aggregation rules (the same for every table, so that cells are comparable):
 4. for Table X, the value is the mean +- sample standard deviation over seeds of the per-seed
    value of capture 4 (the paper's Table X numbers are those of capture 4 in Table IX).
 
-Each table states its dataset, preset, protocol and seeds, marks the best value per column in
-bold (as the paper does; among measured rows only) and can show the paper's values in a second
-row per method.
+Each table states its dataset, preset, protocol, test-pose track and seeds, marks the best value
+per column in bold (as the paper does; among measured rows only) and can show the paper's values
+in a second row per method.
+
+Every quality table also has two reference rows, computed by the same rules from the same
+protocol and track (docs/validity.md): the **ceiling**, the perfect avatar (method
+``perfect-avatar``, HWP-Synth's own renderer), and the **floor**, the flat colour (method
+``mean-color``), so that each number reads between the two. They never take part in the bolding.
 """
 
 from __future__ import annotations
@@ -26,7 +31,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hwp_bench.data.tags import TABLE_III_GROUPS, TABLE_IX_CAPTURES, TABLE_V_GROUPS
-from hwp_bench.metrics.conventions import HIGHER_IS_BETTER, METRIC_ORDER
+from hwp_bench.metrics.conventions import (
+    DEFAULT_PROTOCOL,
+    DEFAULT_TRACK,
+    HIGHER_IS_BETTER,
+    METRIC_ORDER,
+    TRACKS,
+)
 from hwp_bench.results import paper_numbers as paper
 from hwp_bench.results.aggregate import group_value
 from hwp_bench.results.collect import ResultRecord
@@ -50,7 +61,13 @@ METHOD_NAMES = {
     "robust-trimmed": "Robust (trimmed L1)",
     "appearance-embedding": "Appearance embedding",
     "mean-color": "Mean colour (trivial)",
+    "perfect-avatar": "Perfect avatar",
 }
+
+#: The reference rows of every quality table: (method id, row label).
+CEILING = ("perfect-avatar", "ceiling: perfect avatar")
+FLOOR = ("mean-color", "floor: flat colour (mean-color)")
+REFERENCE_METHODS = (CEILING[0], FLOOR[0])
 PAPER_METHOD_ORDER = ("uhm", "handy", "intergaussianhand", "wildghand")
 
 
@@ -80,6 +97,7 @@ class Row:
     label: str
     cells: list[Cell]
     paper: bool = False  # a row of the paper's printed numbers
+    reference: str = ""  # "ceiling" or "floor": a reference row (never bold)
 
 
 @dataclass
@@ -106,7 +124,7 @@ class Table:
         seeds = ",".join(str(s) for s in c.get("seeds", [])) or "–"
         return (
             f"dataset {c.get('dataset', '–')}, preset {c.get('preset', '–')}, "
-            f"protocol {c.get('protocol', '–')}, seeds {seeds}"
+            f"protocol {c.get('protocol', '–')}, test poses {c.get('track', '–')}, seeds {seeds}"
         )
 
     def _body(self, bold: Callable[[str], str]) -> list[list[str]]:
@@ -149,7 +167,7 @@ class Table:
                     {
                         "table": self.id,
                         "row": r.label,
-                        "source": "paper" if r.paper else "measured",
+                        "source": "paper" if r.paper else (r.reference or "measured"),
                         "group": g,
                         "metric": m,
                         "value": c.value,
@@ -190,11 +208,15 @@ class Table:
 # -- selecting and aggregating records ----------------------------------------------------------
 
 
-def _only(values: set[str], what: str, requested: str | None) -> str:
+def _only(values: set[str], what: str, requested: str | None, default: str | None = None) -> str:
+    """The one value of ``what`` the table is about: the requested one, the only one present,
+    or the toolkit's default when files mix several and it is among them."""
     if requested is not None:
         return requested
     if len(values) == 1:
         return next(iter(values))
+    if default is not None and default in values:
+        return default
     if not values:
         raise TableError(f"no result files to make a table from (no {what})")
     raise TableError(
@@ -211,6 +233,7 @@ class Selection:
     protocol: str
     preset: str
     dataset: str
+    track: str = "estimated"
 
     @classmethod
     def make(
@@ -220,9 +243,16 @@ class Selection:
         protocol: str | None = None,
         preset: str | None = None,
         dataset: str | None = None,
+        track: str | None = None,
     ) -> Selection:
-        protocol = _only({r.protocol for r in records}, "protocol", protocol)
+        if track is not None and track not in TRACKS:
+            raise TableError(
+                f"unknown test-pose track {track!r}: choose one of {', '.join(TRACKS)}"
+            )
+        protocol = _only({r.protocol for r in records}, "protocol", protocol, DEFAULT_PROTOCOL)
         pool = [r for r in records if r.protocol == protocol]
+        track = _only({r.track for r in pool}, "test-poses", track, DEFAULT_TRACK)
+        pool = [r for r in pool if r.track == track]
         preset = _only({r.preset for r in pool}, "preset", preset)
         pool = [r for r in pool if r.preset == preset]
         dataset = _only({r.dataset for r in pool if not r.clean}, "dataset", dataset)
@@ -230,20 +260,23 @@ class Selection:
         clean = [r for r in pool if r.dataset == f"{dataset}-clean"]
         if not main:
             raise TableError(
-                f"no results for protocol {protocol}, preset {preset}, dataset {dataset}"
+                f"no results for protocol {protocol}, test poses {track}, preset {preset}, "
+                f"dataset {dataset}"
             )
-        return cls(main, clean, protocol, preset, dataset)
+        return cls(main, clean, protocol, preset, dataset, track)
 
     def context(self) -> dict[str, Any]:
         return {
             "dataset": self.dataset,
             "preset": self.preset,
             "protocol": self.protocol,
+            "track": self.track,
             "seeds": sorted({r.seed for r in self.records}),
         }
 
     def methods(self) -> list[str]:
-        present = {r.method for r in self.records}
+        """Methods with results, paper order first; the ceiling and floor are rows of their own."""
+        present = {r.method for r in self.records} - set(REFERENCE_METHODS)
         order = [m for m in PAPER_METHOD_ORDER if m in present]
         return order + sorted(present - set(order))
 
@@ -281,13 +314,17 @@ def mark_best(rows: list[Row], columns: list[tuple[str, str]]) -> None:
         higher = COLUMN_DIRECTIONS.get(metric)
         if higher is None:
             continue
-        vals = [r.cells[j].value for r in rows if not r.paper and r.cells[j].value is not None]
+        vals = [
+            r.cells[j].value
+            for r in rows
+            if not r.paper and not r.reference and r.cells[j].value is not None
+        ]
         if len(vals) < 2:
             continue
         best = max(vals) if higher else min(vals)
         for r in rows:
             c = r.cells[j]
-            if not r.paper and c.value is not None:
+            if not r.paper and not r.reference and c.value is not None:
                 c.best = math.isclose(c.value, best, rel_tol=0, abs_tol=1e-12)
 
 
@@ -300,6 +337,23 @@ def _paper_row(label: str, values: dict[str, float] | None, columns, group_key=N
             Cell(value=v, digits=2 if m == "psnr" else 3, missing="" if v else "not in paper")
         )
     return Row(f"{label} (paper)", cells, paper=True)
+
+
+def reference_rows(sel: Selection, cells_of: Callable[[str], list[Cell]]) -> list[Row]:
+    """The ceiling and floor rows: ``cells_of(method_id)`` computes a row's cells from that
+    method's records exactly as the table computes a method's (same protocol and track)."""
+    rows = []
+    for kind, (method, label) in (("ceiling", CEILING), ("floor", FLOOR)):
+        cells = cells_of(method)
+        if not any(r.method == method for r in sel.records):
+            for c in cells:
+                c.value, c.std = None, None
+                c.missing = (
+                    f"no {method} results for this protocol and track: hwp-bench run --method "
+                    f"{method} --split all --protocol {sel.protocol} --test-poses {sel.track}"
+                )
+        rows.append(Row(label, cells, reference=kind))
+    return rows
 
 
 def _notes_for(rows: list[Row], columns) -> list[str]:
@@ -334,6 +388,9 @@ def _method_rows(
             if pv is not None:
                 rows.append(_paper_row(label, pv, columns, group_key=True))
     mark_best(rows, columns)
+    rows += reference_rows(
+        sel, lambda m: [group_cell(sel.records, m, "full", groups[g], k) for g, k in columns]
+    )
     return rows, columns
 
 
@@ -481,6 +538,15 @@ def table_ix(sel: Selection, *, show_paper: bool, **_: Any) -> Table:
         if show_paper:
             p = paper.TABLE_IX[int(capture[-2:])]
             rows.append(_paper_row(label, p, columns))
+        for ref in reference_rows(
+            sel,
+            lambda meth, cap=capture: (
+                [group_cell(sel.records, meth, "full", [cap], m) for m in METRIC_ORDER]
+                + [Cell(digits=3)]
+            ),
+        ):
+            ref.label = f"{label}: {ref.label}"
+            rows.append(ref)
     table = Table(
         "IX",
         "average temporal weight vs perturbation level (WildGHand)",
@@ -525,6 +591,20 @@ def table_x(sel: Selection, *, show_paper: bool, capture: str = "capture04", **_
                 )
             )
     mark_best(rows, columns)
+
+    def seed_cells(method: str) -> list[Cell]:
+        out = []
+        for m in METRIC_ORDER:
+            vals = [
+                r.means[m]
+                for r in sel.records
+                if r.method == method and r.capture == capture and m in r.means
+            ]
+            std = statistics.stdev(vals) if len(vals) >= 2 else None
+            out.append(Cell(statistics.fmean(vals) if vals else None, std, digits=4))
+        return out
+
+    rows += reference_rows(sel, seed_cells)
     return Table(
         "X",
         f"mean ± std over seeds ({capture})",
@@ -552,7 +632,8 @@ def table_oracle(sel: Selection, *, metric: str = "psnr", **_: Any) -> Table:
         vals = capture_values(records, method, variant, metric).get(cap)
         return statistics.fmean(vals) if vals else None
 
-    columns = [("", "ablated"), ("", "oracle")] + [(label, "closed %") for _, _, label in methods]
+    columns = [("", "ablated"), ("", "oracle"), ("", "ceiling"), ("", "floor")]
+    columns += [(label, "closed %") for _, _, label in methods]
     rows: list[Row] = []
     closed_all: list[list[float]] = [[] for _ in methods]
     for cap in captures:
@@ -562,6 +643,8 @@ def table_oracle(sel: Selection, *, metric: str = "psnr", **_: Any) -> Table:
             Cell(base, digits=2, missing="no ablated run"),
             Cell(oracle, digits=2, missing="no oracle run"),
         ]
+        for ref, _label in (CEILING, FLOOR):
+            cells.append(Cell(value(sel.records, ref, "full", cap), digits=2))
         for k, (m, v, _label) in enumerate(methods):
             got = value(sel.records, m, v, cap)
             if None in (base, oracle, got) or abs(oracle - base) < 1e-9:
@@ -571,13 +654,15 @@ def table_oracle(sel: Selection, *, metric: str = "psnr", **_: Any) -> Table:
             closed_all[k].append(pct)
             cells.append(Cell(pct, digits=0))
         rows.append(Row(cap, cells))
-    mean_cells = [Cell(), Cell()] + [
+    mean_cells = [Cell(), Cell(), Cell(), Cell()] + [
         Cell(statistics.fmean(c), digits=0) if c else Cell(digits=0) for c in closed_all
     ]
     rows.append(Row("mean over captures", mean_cells))
     notes = [
         f"{metric.upper()} of the ablated WildGHand (dpd=off, pao=off) and of the oracle (WildGHand on the clean twin); "
-        "'closed %' = (method - ablated) / (oracle - ablated); 100 % reaches the oracle, below 0 is worse than plain fitting."
+        "'closed %' = (method - ablated) / (oracle - ablated); 100 % reaches the oracle, below 0 is worse than plain fitting.",
+        f"ceiling: the perfect avatar ({CEILING[0]}), floor: the flat colour ({FLOOR[0]}), "
+        "same protocol and test poses; every value of a capture reads between the two.",
     ]
     return Table(
         "oracle",
@@ -609,6 +694,7 @@ def make_table(
     protocol: str | None = None,
     preset: str | None = None,
     dataset: str | None = None,
+    track: str | None = None,
     show_paper: bool = True,
     unavailable: dict[str, str] | None = None,
 ) -> Table:
@@ -622,6 +708,6 @@ def make_table(
         )
     if key not in _BUILDERS:
         raise TableError(f"unknown table {table_id!r}: choose one of {', '.join(TABLE_IDS)}")
-    sel = Selection.make(records, protocol=protocol, preset=preset, dataset=dataset)
+    sel = Selection.make(records, protocol=protocol, preset=preset, dataset=dataset, track=track)
     unavailable = unavailable_methods() if unavailable is None else unavailable
     return _BUILDERS[key](sel, show_paper=show_paper, unavailable=unavailable)
