@@ -50,7 +50,15 @@ def pack(
     ),
     author: list[str] = typer.Option(None, "--author", help="An author (repeat for several)."),
     split: str = typer.Option(None, "--split", help="single | inter (default: from the captures)."),
-    protocol: str = typer.Option(None, "--protocol", help="Evaluation protocol (default hwp-v1)."),
+    protocol: str = typer.Option(
+        None, "--protocol", help="Evaluation protocol (default: the toolkit's, hwp-v2)."
+    ),
+    test_poses: str = typer.Option(
+        None,
+        "--test-poses",
+        help="Test-pose track the renders were made from, which picks renders/<track>/ in a "
+        "run folder (default: aligned if the run has it)",
+    ),
     paper: str = typer.Option(None, "--paper", help="Link to the paper."),
     code: str = typer.Option(None, "--code", help="Link to the code."),
     dataset_id: str = typer.Option(None, "--dataset-id"),
@@ -73,6 +81,7 @@ def pack(
         "authors": list(author) if author else None,
         "split": split,
         "protocol": protocol,
+        "test_poses": test_poses,
         "paper_url": paper,
         "code_url": code,
         "hardware": hardware,

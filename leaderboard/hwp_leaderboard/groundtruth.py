@@ -3,7 +3,9 @@
 The scorer only needs, per split, the test frames of each capture (image, mask, camera, hands,
 tags). :class:`DatasetGroundTruth` reads them with ``hwp_bench.data.load_frames`` from the full
 dataset the server holds; :class:`FramesGroundTruth` wraps frames built in memory (tests,
-benchmarks). Both derive the public :class:`SplitSpec` (indices and image sizes, no pixels).
+benchmarks). Both derive the public :class:`SplitSpec` (indices and image sizes, no pixels),
+with the hand parameters of their test-pose track (default: the aligned ones, computed from the
+hidden masks once and cached; docs/tracks.md).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from hwp_bench.data import Frame
+from hwp_bench.metrics.conventions import DEFAULT_TRACK
 from hwp_leaderboard.spec import SplitSpec
 
 # Used only when hwp_bench.data.captures_for is not available (paper Table II).
@@ -45,6 +48,7 @@ class GroundTruth(Protocol):
 class _SpecMixin:
     dataset_id: str
     dataset_revision: str | None
+    test_poses: str = DEFAULT_TRACK
     _splits: Mapping[str, Sequence[str]]
 
     def splits(self) -> list[str]:
@@ -56,15 +60,36 @@ class _SpecMixin:
     def spec(self, split: str) -> SplitSpec:
         if split not in self._splits:
             raise KeyError(split)
-        frames = {}
+        cached = self.__dict__.get("_spec_cache", {}).get(split)
+        if cached is not None:
+            return cached
+        from hwp_bench.tracks import track_hands
+
+        frames, hands = {}, {}
         for cap in self._splits[split]:
-            frames[cap] = {int(f.index): (f.height, f.width) for f in self.frames(cap)}
-        return SplitSpec(
+            test = self.frames(cap)
+            frames[cap] = {int(f.index): (f.height, f.width) for f in test}
+            hands[cap] = {
+                index: {
+                    side: {
+                        "pose": [float(v) for v in hp.pose],
+                        "shape": [float(v) for v in hp.shape],
+                        "trans": [float(v) for v in hp.trans],
+                    }
+                    for side, hp in sorted(sides.items())
+                }
+                for (_, index), sides in sorted(track_hands(test, self.test_poses).items())
+            }
+        spec = SplitSpec(
             split=split,
             frames=frames,
             dataset_id=self.dataset_id,
             dataset_revision=self.dataset_revision,
+            test_poses=self.test_poses,
+            hands=hands,
         )
+        self.__dict__.setdefault("_spec_cache", {})[split] = spec
+        return spec
 
     def frames(self, capture: str) -> list[Frame]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -80,11 +105,13 @@ class FramesGroundTruth(_SpecMixin):
         *,
         dataset_id: str = "in-memory",
         dataset_revision: str | None = None,
+        test_poses: str = DEFAULT_TRACK,
     ) -> None:
         self._frames = {k: list(v) for k, v in frames.items()}
         self._splits = {k: list(v) for k, v in splits.items()}
         self.dataset_id = dataset_id
         self.dataset_revision = dataset_revision
+        self.test_poses = test_poses
 
     def frames(self, capture: str) -> list[Frame]:
         return self._frames[capture]
@@ -104,8 +131,10 @@ class DatasetGroundTruth(_SpecMixin):
         splits: Sequence[str] = ("single", "inter"),
         dataset_id: str | None = None,
         dataset_revision: str | None = None,
+        test_poses: str = DEFAULT_TRACK,
     ) -> None:
         self.source = source
+        self.test_poses = test_poses
         self._all_splits = tuple(splits)
         self._splits_cache: dict[str, list[str]] | None = None
         self.dataset_id = dataset_id or str(source)

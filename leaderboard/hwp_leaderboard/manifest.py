@@ -5,7 +5,9 @@ type coercion: ``fit_time_s`` of ``"12"`` or ``true`` is refused, not read as 12
 every field ends up on a public web page: a ``javascript:`` link, a megabyte-long name, a NUL
 or a right-to-left override that makes a name read as something else must be refused here, not
 escaped later. Required: ``method``, ``authors``, ``split``. Everything else is optional and
-defaults to what the server scores (protocol ``hwp-v1``). ``contact`` is for the organisers
+defaults to what the server scores (the default protocol ``hwp-v2`` and test-pose track
+``aligned``: the renders were made from the aligned parameters of the public test spec).
+``contact`` is for the organisers
 only: it is stored, never published (:func:`hwp_leaderboard.site.public_record`).
 """
 
@@ -25,7 +27,7 @@ from pydantic import (
     field_validator,
 )
 
-from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL, DEFAULT_TRACK, TRACKS
 from hwp_leaderboard.errors import SubmissionError
 
 SPLITS = ("single", "inter")
@@ -100,6 +102,8 @@ class Manifest(BaseModel):
     protocol: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")] = (
         DEFAULT_PROTOCOL
     )
+    # The test poses the renders were made from (docs/tracks.md); shown with every entry.
+    test_poses: str = DEFAULT_TRACK
     paper_url: Url | None = None
     code_url: Url | None = None
     dataset: DatasetRef | None = None
@@ -114,6 +118,13 @@ class Manifest(BaseModel):
     def _split(cls, v: str) -> str:
         if v not in SPLITS:
             raise ValueError(f"split must be one of {', '.join(SPLITS)}")
+        return v
+
+    @field_validator("test_poses")
+    @classmethod
+    def _test_poses(cls, v: str) -> str:
+        if v not in TRACKS:
+            raise ValueError(f"test_poses must be one of {', '.join(TRACKS)}")
         return v
 
     @field_validator("paper_url", "code_url")

@@ -5,6 +5,11 @@ Finds the renders folder of a run (``RESULTS_DIR/renders``, ``RESULTS_DIR`` itse
 ``<capture>/<index>.png`` (or ``.npy`` float renders, quantised to 8-bit PNG) and optional
 silhouettes (``.alpha.npy`` / ``.alpha.png``), and writes ``renders/<capture>/<index:05d>.png``
 plus ``manifest.json``. The zip uses deflate and is written atomically.
+
+A runner's folder keeps one render folder per test-pose track (``renders/<track>/<capture>/``):
+the manifest's ``test_poses`` picks it (default: the default track when the run has it, else
+the only one), and the manifest records the track the renders were made from. A run from
+before tracks (``renders/<capture>/``) rendered the dataset's own parameters: ``estimated``.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from hwp_bench.io import atomic_path
+from hwp_bench.metrics.conventions import DEFAULT_TRACK, LEGACY_TRACK, TRACKS
 from hwp_leaderboard.errors import SubmissionError
 from hwp_leaderboard.manifest import Manifest, parse_manifest
 from hwp_leaderboard.spec import render_name
@@ -44,6 +50,42 @@ def find_renders_dir(results_dir: str | os.PathLike) -> Path:
         "no-renders",
         f"{len(found)} renders folders under {root} ({', '.join(str(p) for p in found[:3])}...): "
         "pass the run folder of one method",
+    )
+
+
+def track_folders(renders_dir: Path) -> dict[str, Path]:
+    """``renders/<track>/`` folders of a runner's output, by track (empty for the old layout)."""
+    return {
+        t: renders_dir / t
+        for t in TRACKS
+        if (renders_dir / t).is_dir()
+        and any(CAPTURE_RE.match(p.name) for p in (renders_dir / t).iterdir())
+    }
+
+
+def choose_track(renders_dir: Path, wanted: str | None) -> tuple[Path, str | None]:
+    """The render folder of the track ``wanted`` (or the default / only one) and that track;
+    ``(renders_dir, None)`` for a folder without track subfolders."""
+    tracks = track_folders(renders_dir)
+    if not tracks:
+        return renders_dir, None
+    if wanted is not None:
+        if wanted not in tracks:
+            raise SubmissionError(
+                "no-renders",
+                f"no renders for test poses {wanted!r} under {renders_dir} "
+                f"(it has {', '.join(sorted(tracks))})",
+            )
+        return tracks[wanted], wanted
+    if DEFAULT_TRACK in tracks:
+        return tracks[DEFAULT_TRACK], DEFAULT_TRACK
+    if len(tracks) == 1:
+        (track,) = tracks
+        return tracks[track], track
+    raise SubmissionError(
+        "no-renders",
+        f"{renders_dir} holds renders of several test-pose tracks ({', '.join(sorted(tracks))}): "
+        "choose one with --test-poses",
     )
 
 
@@ -95,6 +137,8 @@ def manifest_defaults_from_run(renders_dir: Path) -> dict:
     """
     import statistics
 
+    if renders_dir.parent.name == "renders":  # renders/<track>/: the run is one level up
+        renders_dir = renders_dir.parent
     run_json = renders_dir.parent / "run.json"
     if not run_json.is_file():
         return {}
@@ -146,12 +190,14 @@ def pack_submission(
     include_alpha: bool = True,
 ) -> Path:
     """Write a submission zip from a run's renders; return its path."""
-    renders_dir = find_renders_dir(results_dir)
+    man = manifest if isinstance(manifest, dict) else manifest.model_dump(exclude_none=True)
+    renders_dir, track = choose_track(find_renders_dir(results_dir), man.get("test_poses"))
     renders = collect_renders(renders_dir)
     if not renders:
         raise SubmissionError("no-renders", f"no <index>.png or .npy renders under {renders_dir}")
-    man = manifest if isinstance(manifest, dict) else manifest.model_dump(exclude_none=True)
     man = {**manifest_defaults_from_run(renders_dir), **man}
+    if not man.get("test_poses"):
+        man["test_poses"] = track or LEGACY_TRACK
     if not man.get("split"):
         split = infer_split({c for c, _ in renders})
         if split is None:

@@ -7,6 +7,11 @@ render the frame) while the image becomes an all-black PNG of the same size and 
 occluder and visible masks become null. Train and validation shards are copied byte for byte.
 The copy loads with ``hwp_bench.data.load_frames`` like any dataset folder, and its
 ``hwp_dataset.json`` says ``"test_pixels": "withheld"``.
+
+Without test masks nobody can align the test poses, so the copy also publishes the aligned
+parameters, computed here from the full dataset, in ``test_poses/aligned.json``
+(:func:`hwp_bench.tracks.write_published`): ``hwp-bench run --test-poses aligned`` on the copy
+renders from exactly the parameters the server's test spec gives.
 """
 
 from __future__ import annotations
@@ -64,8 +69,11 @@ def strip_test_shard(src: Path, dst: Path) -> int:
     return table.num_rows
 
 
-def export_public(src: str | os.PathLike, dst: str | os.PathLike) -> dict:
-    """Copy dataset folder ``src`` to ``dst`` with the test clips' pixels withheld."""
+def export_public(
+    src: str | os.PathLike, dst: str | os.PathLike, *, publish: tuple[str, ...] = ("aligned",)
+) -> dict:
+    """Copy dataset folder ``src`` to ``dst`` with the test clips' pixels withheld, publishing
+    the test poses of the tracks ``publish`` (computed from ``src``)."""
     from hwp_bench.data.layout import MANIFEST, read_captures
 
     src, dst = Path(src), Path(dst)
@@ -87,4 +95,11 @@ def export_public(src: str | os.PathLike, dst: str | os.PathLike) -> dict:
     manifest = json.loads((src / MANIFEST).read_text())
     manifest[MARK] = "withheld"
     atomic_write_json(dst / MANIFEST, manifest)
-    return {"captures": sorted(caps), "test_rows_stripped": stripped}
+    if publish:
+        from hwp_bench.data import load_frames
+        from hwp_bench.tracks import track_hands, write_published
+
+        test = [f for cap in sorted(caps) for f in load_frames(src, cap, "test")]
+        for track in publish:
+            write_published(dst, track, track_hands(test, track))
+    return {"captures": sorted(caps), "test_rows_stripped": stripped, "test_poses": list(publish)}

@@ -42,7 +42,7 @@ def registered_protocols() -> tuple[str, ...]:
 
         return tuple(list_protocols())
     except ImportError:
-        return ("hwp-v1", "wildghand-paper")
+        return ("hwp-v1", "hwp-v2", "wildghand-paper")
 
 
 def _clean(metrics: dict[str, float]) -> dict[str, float]:
@@ -140,6 +140,7 @@ def score_archive(
     return {
         "split": split,
         "protocol": index.manifest.protocol,
+        "test_poses": index.manifest.test_poses,
         "dataset_id": ground_truth.dataset_id,
         "dataset_revision": ground_truth.dataset_revision,
         "metrics": means,

@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from hwp_bench.io import atomic_write_json, atomic_write_text
-from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL, HIGHER_IS_BETTER, METRIC_ORDER
+from hwp_bench.metrics.conventions import (
+    DEFAULT_PROTOCOL,
+    DEFAULT_TRACK,
+    HIGHER_IS_BETTER,
+    LEGACY_TRACK,
+    METRIC_ORDER,
+)
 
 SPLIT_TITLES = {"single": "Single hand", "inter": "Interacting hands"}
 METRIC_LABEL = {"psnr": "PSNR", "ssim": "SSIM", "lpips": "LPIPS"}
@@ -121,21 +127,38 @@ def _link(url: str | None, text: str) -> str:
     return f'<a href="{_e(url)}" rel="nofollow noopener">{_e(text)}</a>'
 
 
-def ranking_groups(rows: Sequence[dict]) -> list[tuple[str, str, list[dict]]]:
-    """Done submissions grouped by (split, protocol), each ranked by PSNR (best first)."""
-    groups: dict[tuple[str, str], list[dict]] = {}
+def entry_track(row: dict) -> str:
+    """The test-pose track a submission was rendered from (entries from before tracks were
+    rendered from the dataset's own parameters: ``estimated``)."""
+    for source in (row.get("scores") or {}, row.get("manifest") or {}):
+        if isinstance(source, dict) and source.get("test_poses"):
+            return str(source["test_poses"])
+    return LEGACY_TRACK
+
+
+def ranking_groups(rows: Sequence[dict]) -> list[tuple[str, str, str, list[dict]]]:
+    """Done submissions grouped by (split, protocol, test-pose track), each ranked by PSNR
+    (best first); the default protocol and track come first."""
+    groups: dict[tuple[str, str, str], list[dict]] = {}
     for r in rows:
         if r.get("status") != "done" or not r.get("scores"):
             continue
-        groups.setdefault((r["split"], r["protocol"]), []).append(r)
+        groups.setdefault((r["split"], r["protocol"], entry_track(r)), []).append(r)
     order = {"single": 0, "inter": 1}
     out = []
-    for (split, protocol), items in sorted(
+    for (split, protocol, track), items in sorted(
         groups.items(),
-        key=lambda kv: (order.get(kv[0][0], 9), kv[0][0], kv[0][1] != DEFAULT_PROTOCOL, kv[0][1]),
+        key=lambda kv: (
+            order.get(kv[0][0], 9),
+            kv[0][0],
+            kv[0][1] != DEFAULT_PROTOCOL,
+            kv[0][1],
+            kv[0][2] != DEFAULT_TRACK,
+            kv[0][2],
+        ),
     ):
         items.sort(key=lambda r: (-r["scores"]["metrics"].get("psnr", float("-inf")), r["created"]))
-        out.append((split, protocol, items))
+        out.append((split, protocol, track, items))
     return out
 
 
@@ -149,17 +172,18 @@ def render_index(rows: Sequence[dict], *, title: str = "hwp-bench leaderboard") 
     ]
     if not groups:
         parts.append("<p>No scored submissions yet.</p>")
-    for split, protocol, items in groups:
+    for split, protocol, track, items in groups:
         tags = _tag_order({t for r in items for t in r["scores"].get("tags", {})})
         best = {}
         for m in METRIC_ORDER:
             vals = [r["scores"]["metrics"][m] for r in items if m in r["scores"]["metrics"]]
             if vals:
                 best[m] = max(vals) if HIGHER_IS_BETTER[m] else min(vals)
-        table_id = f"ranking-{split}-{protocol}"
+        table_id = f"ranking-{split}-{protocol}-{track}"
         parts.append(
             f'<h2 id="{_e(split)}">{_e(SPLIT_TITLES.get(split, split))} '
-            f'<span class="sub">({_e(split)} split, protocol {_e(protocol)})</span></h2>'
+            f'<span class="sub">({_e(split)} split, protocol {_e(protocol)}, '
+            f"test poses {_e(track)})</span></h2>"
         )
         head = [
             '<th class="sortable" data-key="rank">#</th>',
@@ -228,6 +252,7 @@ def render_detail(
         ("Authors", _e(", ".join(man.get("authors", [])))),
         ("Split", _e(row["split"])),
         ("Protocol", _e(row["protocol"])),
+        ("Test poses", _e(entry_track(row))),
         ("Submitted", _e(_date(row["created"]))),
         ("Frames scored", _e(s.get("num_frames", ""))),
     ]
@@ -317,6 +342,7 @@ def public_record(row: dict, *, signing_key: bytes | None = None) -> dict:
         "method": row["method"],
         "split": row["split"],
         "protocol": row["protocol"],
+        "test_poses": entry_track(row),
         "created": row["created"],
         "manifest": man,
         "scores": row["scores"],

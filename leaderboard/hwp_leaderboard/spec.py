@@ -3,6 +3,10 @@
 A :class:`SplitSpec` is public (no pixels): the server publishes it at ``/api/spec/<split>`` so
 that ``hwp-bench submit check --spec`` can validate a zip exactly as the server will, and the
 validator compares every archive against it (missing frames, extra frames, wrong sizes).
+
+It also carries the hand parameters to render each test frame from: those of the test-pose
+track ``test_poses`` (docs/tracks.md), by default the *aligned* ones, which the server computes
+from the hand masks it keeps hidden. Parameters, never pixels.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ class SplitSpec:
     frames: dict[str, dict[int, tuple[int, int]]] = field(default_factory=dict)
     dataset_id: str | None = None
     dataset_revision: str | None = None
+    test_poses: str | None = None  # the track the hand parameters below are from
+    # capture -> frame index -> side -> {"pose": [48], "shape": [10], "trans": [3]}
+    hands: dict[str, dict[int, dict[str, dict[str, list[float]]]]] = field(default_factory=dict)
 
     @property
     def captures(self) -> list[str]:
@@ -37,7 +44,7 @@ class SplitSpec:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "split": self.split,
             "dataset_id": self.dataset_id,
             "dataset_revision": self.dataset_revision,
@@ -46,6 +53,13 @@ class SplitSpec:
                 for cap, idx in sorted(self.frames.items())
             },
         }
+        if self.test_poses is not None:
+            out["test_poses"] = self.test_poses
+            out["hands"] = {
+                cap: {str(i): sides for i, sides in sorted(per.items())}
+                for cap, per in sorted(self.hands.items())
+            }
+        return out
 
     @classmethod
     def from_dict(cls, obj: dict[str, Any]) -> SplitSpec:
@@ -53,12 +67,25 @@ class SplitSpec:
             str(cap): {int(i): (int(h), int(w)) for i, h, w in v["frames"]}
             for cap, v in obj["captures"].items()
         }
+        hands = {
+            str(cap): {int(i): dict(sides) for i, sides in per.items()}
+            for cap, per in (obj.get("hands") or {}).items()
+        }
         return cls(
             split=str(obj["split"]),
             frames=frames,
             dataset_id=obj.get("dataset_id"),
             dataset_revision=obj.get("dataset_revision"),
+            test_poses=obj.get("test_poses"),
+            hands=hands,
         )
+
+    def hand_params(self, capture: str, index: int):
+        """``{side: HandParams}`` to render test frame ``index`` of ``capture`` from."""
+        from hwp_bench.data import HandParams
+
+        sides = self.hands[capture][int(index)]
+        return {s: HandParams(h["pose"], h["shape"], h["trans"]) for s, h in sides.items()}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)

@@ -11,12 +11,14 @@ from hwp_leaderboard.errors import SubmissionError
 from hwp_leaderboard.limits import Limits
 from hwp_leaderboard.manifest import parse_manifest
 
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
+
 
 def test_packed_run_passes_and_decodes_to_the_quantised_render(tmp_path, frames, ground_truth, lb):
     sub = lb.pack(tmp_path, frames, "inter", noise=0.05)
     spec = ground_truth.spec("inter")
     index = check_submission(sub, spec=spec)
-    assert index.manifest.split == "inter" and index.manifest.protocol == "hwp-v1"
+    assert index.manifest.split == "inter" and index.manifest.protocol == DEFAULT_PROTOCOL
     assert sorted(index.renders) == sorted((c, i) for c in spec.frames for i in spec.frames[c])
     # every decoded render equals the run's float render quantised to 8 bits
     run = tmp_path / "run-sub.zip" / "renders"

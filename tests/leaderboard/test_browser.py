@@ -20,6 +20,7 @@ from hwp_leaderboard.pack import pack_submission
 from hwp_leaderboard.server import Settings, create_app
 
 from hwp_bench.data import load_frames
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver") or (
@@ -132,7 +133,7 @@ def test_page_sorts_and_opens_a_submission(dataset_dir, tmp_path, lb):
         driver = _driver()
         try:
             driver.get(live.url + "/")
-            table = driver.find_element(By.ID, "ranking-inter-hwp-v1")
+            table = driver.find_element(By.ID, f"ranking-inter-{DEFAULT_PROTOCOL}-estimated")
             methods = [a.text for a in table.find_elements(By.CSS_SELECTOR, "tbody a.method")]
             assert methods == [m[0] for m in METHODS]  # ranked by PSNR
             headers = table.find_elements(By.CSS_SELECTOR, "thead th")
@@ -195,13 +196,13 @@ def test_page_sorts_and_opens_a_submission(dataset_dir, tmp_path, lb):
                 time.sleep(0.1)
             assert driver.execute_script("return arguments[0].naturalWidth", imgs[0]) == 48
             driver.find_element(By.LINK_TEXT, "← back to the ranking").click()
-            assert driver.find_element(By.ID, "ranking-single-hwp-v1")
+            assert driver.find_element(By.ID, f"ranking-single-{DEFAULT_PROTOCOL}-estimated")
             # the static export behaves the same from file:// (relative links, inline script)
             from hwp_leaderboard.site import build_site
 
             site = build_site(store, app.state.storage, tmp_path / "site")
             driver.get((site / "index.html").resolve().as_uri())
-            table = driver.find_element(By.ID, "ranking-inter-hwp-v1")
+            table = driver.find_element(By.ID, f"ranking-inter-{DEFAULT_PROTOCOL}-estimated")
             heads = table.find_elements(By.CSS_SELECTOR, "thead th")
             heads[[h.text for h in heads].index("Method")].click()
             names = [a.text for a in table.find_elements(By.CSS_SELECTOR, "tbody a.method")]

@@ -12,6 +12,7 @@ from hwp_leaderboard.worker import Worker
 from typer.testing import CliRunner
 
 from hwp_bench.cli import app
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
 
 
 def test_pack_then_check_with_and_without_spec(tmp_path, frames, ground_truth, lb):
@@ -48,8 +49,9 @@ def test_pack_then_check_with_and_without_spec(tmp_path, frames, ground_truth, l
         "fit_time_s": 12.5,
         "method": "M",
         "paper_url": "https://arxiv.org/abs/1",
-        "protocol": "hwp-v1",
+        "protocol": DEFAULT_PROTOCOL,
         "split": "inter",
+        "test_poses": "estimated",  # a run folder from before tracks: renders/<capture>/
     }
     assert names[1:] == sorted(
         f"renders/{c}/{f.index:05d}.png" for c in ("capture04", "capture05") for f in frames[c]

@@ -23,6 +23,7 @@ from hwp_leaderboard.worker import Worker
 from typer.testing import CliRunner
 
 from hwp_bench.cli import app as cli_app
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
 
 KEY = bytes(range(100, 132))
 FIRST = "renders/capture04/00036.png"
@@ -35,7 +36,7 @@ def served(tmp_path, ground_truth, lb):
         storage=tmp_path / "srv",
         quota_per_day=20,
         workers=0,
-        allowed_protocols=("hwp-v1",),
+        allowed_protocols=(DEFAULT_PROTOCOL,),
         signing_key=KEY,
     )
     app = create_app(settings, ground_truth, scorer_factory=lb.reference_psnr_scorer)
@@ -263,7 +264,7 @@ def test_published_records_are_signed_and_checked(served, tmp_path, frames, lb):
 
 
 def test_without_a_key_nothing_is_signed_and_verify_is_404(tmp_path, ground_truth, lb):
-    settings = Settings(storage=tmp_path / "s", workers=0, allowed_protocols=("hwp-v1",))
+    settings = Settings(storage=tmp_path / "s", workers=0, allowed_protocols=(DEFAULT_PROTOCOL,))
     app = create_app(settings, ground_truth, scorer_factory=lb.reference_psnr_scorer)
     with TestClient(app) as client:
         assert client.post("/api/verify", content=b"{}").status_code == 404

@@ -11,6 +11,8 @@ from hwp_leaderboard.database import Store
 from hwp_leaderboard.limits import Limits
 from hwp_leaderboard.server import Settings, create_app
 
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
+
 
 def _wait_status(client, sid, token, want=("done", "failed"), timeout=30.0):  # noqa: ANN001
     deadline = time.monotonic() + timeout
@@ -36,7 +38,7 @@ def server(tmp_path, ground_truth, lb, db_url):  # every test here: on SQLite an
         poll_s=0.2,
         lease_s=10,
         limits=Limits(max_upload_bytes=4 * 1024 * 1024),
-        allowed_protocols=("hwp-v1",),
+        allowed_protocols=(DEFAULT_PROTOCOL,),
     )
     store = Store(db_url)
     store.create_team("alpha")
