@@ -89,7 +89,9 @@ def test_paper_iteration_timing_runs_on_the_cpu(tmp_path):
 
     gc = _helper()
     frames = gc.synth_frames("tiny", 3, "capture00", tmp_path / "synth")
-    cfg = WildGHand.method_info().resolve_config("quick", ["iterations=4"], seed=0)
+    # the quick preset pinned to the smallest hand and images, whatever the preset says today
+    small = ["iterations=4", "subdivision=0", "train_resolution=40", "hand_model=open"]
+    cfg = WildGHand.method_info().resolve_config("quick", small, seed=0)
     res = gc.paper_iterations(cfg, frames, 2, "cpu")
     assert res["gaussians_per_hand"] == 1609 and res["iterations_timed"] == 2
     assert 0 < res["seconds_per_iteration"] < 60 and res["peak_memory_gib"] > 0.1
