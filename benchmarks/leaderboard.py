@@ -289,6 +289,7 @@ def bench_dataset_scale(
         "server_scoring_s": body["scores"].get("scoring_time_s"),
         "published": published,
         "psnr": body["scores"]["metrics"]["psnr"],
+        "protocol": body["scores"].get("protocol"),
     }
 
 
@@ -427,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.e2e_frames:
             print(
                 f"\none submission of {args.e2e_frames} frames of {args.size}x{args.size} (HWP test "
-                "size, hwp-v1), upload to published on /leaderboard.json:"
+                "size, the manifest's default protocol), upload to published on /leaderboard.json:"
             )
             paths = {"previous": ("1", "previous (one frame at a time)"),
                      "now": ("", "now (every core)")}  # fmt: skip
@@ -447,7 +448,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"  {how:<31}: upload {e['upload_s']:5.1f} s ({e['zip_mb']:.0f} MB), "
                     f"published {e['published_after_upload_s']:6.1f} s after it "
                     f"({e['frames'] / e['published_after_upload_s']:.1f} frames/s; the scorer's "
-                    f"own time {e['server_scoring_s']:.1f} s), on the board: {e['published']}",
+                    f"own time {e['server_scoring_s']:.1f} s, {e['protocol']}), on the board: "
+                    f"{e['published']}",
                     flush=True,
                 )
                 ok &= e["published"]
