@@ -66,7 +66,8 @@ def capture_bars(
         finite = [r.means[metric] for r in records if metric in r.means]
         if finite:
             ax.set_ylim(max(0.0, min(finite) - 2.0), max(finite) + 1.0)
-    ax.legend(fontsize=7, ncol=min(4, len(rows)), loc="lower right")
+    if rows:  # a dataset without Table III rows (an imported video) still gets its figure
+        ax.legend(fontsize=7, ncol=min(4, len(rows)), loc="lower right")
     ax.grid(axis="y", alpha=0.3)
     return _save(fig, path)
 

@@ -83,3 +83,14 @@ def test_frame_strengths_sources():
         [F(0, {"hoi": 0.1, "blur": 0.7}), F(1, {"hoi": 0.9, "blur": 0.0})], [0, 1]
     )
     assert series == {"hoi": [0.1, 0.9], "blur": [0.7, 0.0], "any": [0.7, 0.9]}
+
+
+def test_capture_bars_without_table_rows_still_draws(tmp_path):
+    # An imported video has no Table III rows: the figure is drawn (empty), not a crash.
+    from PIL import Image
+
+    from hwp_bench.results.plots import capture_bars
+
+    path = capture_bars([], [], ["capture00", "capture01"], "psnr", tmp_path / "bars.png")
+    with Image.open(path) as img:
+        assert img.size[0] > 100 and img.size[1] > 100
