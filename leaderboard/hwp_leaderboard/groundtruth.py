@@ -63,13 +63,29 @@ class _SpecMixin:
         cached = self.__dict__.get("_spec_cache", {}).get(split)
         if cached is not None:
             return cached
+        captures = list(self._splits[split])
+        frames = {
+            cap: {int(f.index): (f.height, f.width) for f in self.frames(cap)} for cap in captures
+        }
+        spec = SplitSpec(
+            split=split,
+            frames=frames,
+            dataset_id=self.dataset_id,
+            dataset_revision=self.dataset_revision,
+            test_poses=self.test_poses,
+            hands_loader=lambda: self._track_hands(captures),
+        )
+        self.__dict__.setdefault("_spec_cache", {})[split] = spec
+        return spec
+
+    def _track_hands(self, captures: Sequence[str]) -> dict:
+        """The test-pose track's parameters of every test frame (JSON-ready lists)."""
         from hwp_bench.tracks import track_hands
 
-        frames, hands = {}, {}
-        for cap in self._splits[split]:
-            test = self.frames(cap)
-            frames[cap] = {int(f.index): (f.height, f.width) for f in test}
-            hands[cap] = {
+        out = {}
+        for cap in captures:
+            per = track_hands(self.frames(cap), self.test_poses)
+            out[cap] = {
                 index: {
                     side: {
                         "pose": [float(v) for v in hp.pose],
@@ -78,18 +94,9 @@ class _SpecMixin:
                     }
                     for side, hp in sorted(sides.items())
                 }
-                for (_, index), sides in sorted(track_hands(test, self.test_poses).items())
+                for (_, index), sides in sorted(per.items())
             }
-        spec = SplitSpec(
-            split=split,
-            frames=frames,
-            dataset_id=self.dataset_id,
-            dataset_revision=self.dataset_revision,
-            test_poses=self.test_poses,
-            hands=hands,
-        )
-        self.__dict__.setdefault("_spec_cache", {})[split] = spec
-        return spec
+        return out
 
     def frames(self, capture: str) -> list[Frame]:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -12,6 +12,7 @@ from the hand masks it keeps hidden. Parameters, never pixels.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,16 @@ class SplitSpec:
     test_poses: str | None = None  # the track the hand parameters below are from
     # capture -> frame index -> side -> {"pose": [48], "shape": [10], "trans": [3]}
     hands: dict[str, dict[int, dict[str, dict[str, list[float]]]]] = field(default_factory=dict)
+    # Computes ``hands`` on first use (aligning poses takes seconds; validating an archive
+    # against the spec needs only the frames and sizes).
+    hands_loader: Callable[[], dict] | None = field(default=None, repr=False, compare=False)
+
+    def resolved_hands(self) -> dict[str, dict[int, dict[str, dict[str, list[float]]]]]:
+        """``hands``, computed by ``hands_loader`` the first time they are asked for."""
+        if self.hands_loader is not None:
+            self.hands = self.hands_loader()
+            self.hands_loader = None
+        return self.hands
 
     @property
     def captures(self) -> list[str]:
@@ -57,7 +68,7 @@ class SplitSpec:
             out["test_poses"] = self.test_poses
             out["hands"] = {
                 cap: {str(i): sides for i, sides in sorted(per.items())}
-                for cap, per in sorted(self.hands.items())
+                for cap, per in sorted(self.resolved_hands().items())
             }
         return out
 
@@ -84,7 +95,7 @@ class SplitSpec:
         """``{side: HandParams}`` to render test frame ``index`` of ``capture`` from."""
         from hwp_bench.data import HandParams
 
-        sides = self.hands[capture][int(index)]
+        sides = self.resolved_hands()[capture][int(index)]
         return {s: HandParams(h["pose"], h["shape"], h["trans"]) for s, h in sides.items()}
 
     def to_json(self) -> str:

@@ -16,6 +16,7 @@ from hwp_leaderboard.groundtruth import DatasetGroundTruth
 from hwp_leaderboard.public_export import export_public
 
 from hwp_bench.data import load_frames
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
 
 
 def _renders_from(root, frames_by_cap, noise, seed=3):  # noqa: ANN001
@@ -80,7 +81,7 @@ def _reference_capture_means(sub, frames, tmp_path):  # noqa: ANN001
         zf.extractall(ext)
     return {
         cap: evaluate_folder(
-            ext / "renders", fr, protocol="hwp-v1", dataset={"id": "x"}, progress=False
+            ext / "renders", fr, protocol=DEFAULT_PROTOCOL, dataset={"id": "x"}, progress=False
         )["means"]
         for cap, fr in frames.items()
     }

@@ -33,10 +33,16 @@ def test_the_public_spec_carries_the_aligned_parameters_and_no_pixels(tiny_synth
     assert d["test_poses"] == "aligned" and set(d["hands"]["capture00"]) == {"18", "19"}
     assert set(d) == {"split", "dataset_id", "dataset_revision", "captures", "test_poses", "hands"}
     again = SplitSpec.from_json(spec.to_json())
-    assert again.hands == spec.hands and again.test_poses == "aligned"
+    assert again.resolved_hands() == spec.resolved_hands() and again.test_poses == "aligned"
     # another track is another spec
     exact = DatasetGroundTruth(str(tiny_synth), test_poses="exact").spec("single")
-    assert exact.hands["capture00"][18] != spec.hands["capture00"][18]
+    assert exact.resolved_hands()["capture00"][18] != spec.resolved_hands()["capture00"][18]
+
+
+def test_validating_against_the_spec_does_not_align_anything(tiny_synth):
+    spec = DatasetGroundTruth(str(tiny_synth), dataset_id="tiny-synth").spec("inter")
+    assert spec.frames == {"capture04": {18: (40, 40), 19: (40, 40)}}
+    assert spec.hands_loader is not None and spec.hands == {}  # not computed yet
 
 
 def test_the_public_copy_publishes_the_aligned_poses_it_cannot_recompute(tiny_synth, tmp_path):
