@@ -122,7 +122,7 @@ class AppearanceEmbedding(GaussianHandBaseline):
             id="appearance-embedding",
             name="Appearance embedding (NeRF-W-style)",
             paper=PAPER,
-            version="0.1.0",
+            version="0.2.0",
             description="WildGHand's Gaussian hand without DPD/PAO, with a per-frame "
             "appearance code modulating the colours in training, dropped at test time.",
             required_features=("image", "mask", "hand_params", "camera"),

@@ -9,8 +9,11 @@ implementation of the network or the renderer.
 
 Techniques plug in through WildGHand's public training hooks (``wildghand.hooks``): a
 subclass declares ``training_hooks = (*GaussianHandBaseline.training_hooks, SomeHooks)``, so a
-hook added here reaches every Gaussian baseline; this class declares none, so
-``intergaussianhand`` is the plain fit. ``robust-trimmed`` replaces outlier pixels of each
+hook added here reaches every Gaussian baseline. This class adds none to WildGHand's own, which
+are inherited: training-pose refinement (``wildghand.refine.PoseRefinement``) and, through the
+shared config, the fidelity settings (surface-tied scales, per-Gaussian colour detail, normals
+for the shadow head; docs/fidelity.md). So every baseline gets exactly the same fixes as
+WildGHand, and ``intergaussianhand`` is the plain fit of that same avatar. ``robust-trimmed`` replaces outlier pixels of each
 training render by their target (``frame_render``: no loss, no gradient there);
 ``appearance-embedding`` modulates the Gaussians' colours per training frame
 (``frame_gaussians``) and adds a penalty term (``frame_loss_terms``). Test renders only go through

@@ -21,9 +21,22 @@ What this is:
   training frames show (occluders and shadows included), which is the failure mode the paper
   reports for Handy, only stronger. With ``HWP_HANDY_DIR`` (see :mod:`hwp_baselines.handy_gan`)
   the pretrained generator replaces the decoder, is frozen, and only its latent is fitted.
+* texture detail (``texture_detail``, default on): a free residual texture per side at
+  ``detail_size`` texels, added to the decoder's output in logit space. The decoder's latent
+  bottleneck is Handy's prior, and it cannot draw a capture's nails, creases and freckles at
+  the data's resolution; the residual can, as the Gaussian methods' per-Gaussian colour detail
+  does (docs/fidelity.md). An L2 penalty (``w_detail``) keeps it where the frames agree.
+* training-pose refinement (``refine_frames``, default on): the same per-frame corrections of
+  each hand's global rotation, wrist position and finger pose as every Gaussian method
+  (:class:`wildghand.refine.PoseCorrections`: same keys, prior and schedule of pose passes
+  against the frozen texture). Gradients reach them through
+  :func:`~hwp_baselines.mesh_texture.differentiable_view` (UVs recomputed in torch inside the
+  z-buffer's triangles) and a soft silhouette (:func:`~hwp_baselines.mesh_texture.
+  splat_silhouette`) compared with the hand mask. The texture is then fitted at the corrected
+  poses. Test renders use the given parameters only.
 * loss: L1 between the render and the frame with its background blacked out by the hand mask
   (the same target treatment as the Gaussian methods), over the union of rendered and true
-  hand pixels.
+  hand pixels; plus the detail prior above.
 
 Status ``approximate``: the pipeline (posed mesh, texture latent, photometric fitting) is
 Handy's; the texture prior is not, unless the licensed model is supplied.
@@ -38,14 +51,18 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+from wildghand.geometry import vertex_spacing
+from wildghand.refine import REFINE_CONFIG, PoseCorrections, pass_steps, prior_scales
 
 from hwp_baselines.mesh_texture import (
     SIDES,
+    differentiable_view,
     posed_vertices,
     rasterize_hands,
     rescale_view,
     resize_image,
     sample_textures,
+    splat_silhouette,
 )
 from hwp_bench.api import MethodBase, MethodInfo
 
@@ -77,12 +94,15 @@ class TextureDecoder(nn.Module):
         with torch.no_grad():
             self.out.bias.fill_(0.0)  # sigmoid(0) = mid grey before fitting
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def logits(self, z: torch.Tensor) -> torch.Tensor:
         x = F.silu(self.seed(z)).reshape(z.shape[0], self.c0, 8, 8)
         for conv in self.blocks:
             x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
             x = F.silu(conv(x))
-        return torch.sigmoid(self.out(x))
+        return self.out(x)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.logits(z))
 
 
 class Handy(MethodBase):
@@ -92,14 +112,15 @@ class Handy(MethodBase):
             id="handy",
             name="Handy",
             paper=HANDY_PAPER,
-            version="0.1.0",
+            version="0.2.0",
             description="Posed hand mesh with a UV texture decoded from a fitted latent "
-            "(texture decoder trained from scratch unless the licensed Handy GAN is given).",
+            "(texture decoder trained from scratch unless the licensed Handy GAN is given), "
+            "a detail texture, and training-pose refinement.",
             required_features=("image", "mask", "hand_params", "camera"),
             hand_types=("single", "inter"),
             default_config={
                 "hand_model": "open",
-                "subdivision": 0,
+                "subdivision": 1,  # finer outline for the soft silhouette (pose refinement)
                 "train_resolution": 128,
                 "latent_dim": 64,
                 "texture_size": 128,
@@ -113,13 +134,20 @@ class Handy(MethodBase):
                 "max_train_frames": 0,  # 0: every training frame
                 "handy_dir": "",  # licensed Handy texture model; "" -> $HWP_HANDY_DIR
                 "trust_handy_pickle": False,  # its .pkl runs code when loaded: opt in
+                "texture_detail": True,  # free residual texture (logit space) on the decoder's
+                "detail_size": 256,
+                "detail_lr": 0.02,
+                "w_detail": 1e-4,  # L2 on the residual
+                **REFINE_CONFIG,
+                "head_refine": True,  # (WildGHand's switch name: off = no pose refinement)
             },
             presets={"quick": {}, "paper": {"train_resolution": 256, "texture_size": 512,
                                             "iterations": 2000}},
             implementation_status="approximate",
             notes="Texture prior: a small conv decoder trained from scratch on the capture "
             "(the Handy StyleGAN texture model needs a licence; used when HWP_HANDY_DIR "
-            "provides it). Geometry from the given hand parameters, not refined; static "
+            "provides it), plus a detail texture. Geometry from the given hand parameters, "
+            "with the training poses refined per frame like every Gaussian method's; static "
             "Lambertian shading instead of Handy's fitted lighting.",
         )  # fmt: skip
 
@@ -150,8 +178,18 @@ class Handy(MethodBase):
                 "direction": nn.Parameter(torch.tensor([0.0, 0.0, 1.0])),
             }
         )
+        self.detail = None
+        if c["texture_detail"]:
+            d = int(c["detail_size"])
+            self.detail = nn.Parameter(torch.zeros(len(SIDES), 3, d, d))
+        self.refining = bool(c["refine_frames"]) and bool(c["head_refine"])
+        self.corrections = PoseCorrections(0, (), prior_scales(c))
+        self._pending_corrections = None
+        self._passes_done = 0
+        self._step = 0
         self._model = None
         self._cache: dict[str, torch.Tensor] = {}
+        self._frames: list = []
         self._optimizer = None
         self._base_lrs: list[float] = []
 
@@ -174,9 +212,19 @@ class Handy(MethodBase):
         state = {
             "latents": self.latents.detach().clone(),
             "light": {k: v.detach().clone() for k, v in self.light.items()},
+            "step": self._step,
         }
         if self.decoder is not None:
             state["decoder"] = {k: v.clone() for k, v in self.decoder.state_dict().items()}
+        if self.detail is not None:
+            state["detail"] = self.detail.detach().clone()
+        if self.refining:
+            state["passes_done"] = self._passes_done
+            state["corrections"] = {
+                k: v.detach().clone()
+                for k, v in self.corrections.state_dict().items()
+                if k != "sigma"
+            }
         if self._optimizer is not None:
             state["optimizer"] = self._optimizer.state_dict()
         return state
@@ -186,18 +234,47 @@ class Handy(MethodBase):
             self.latents.copy_(state["latents"])
             for k, v in state["light"].items():
                 self.light[k].copy_(v)
+            if self.detail is not None and "detail" in state:
+                self.detail.copy_(state["detail"])
         if self.decoder is not None:
             self.decoder.load_state_dict(state["decoder"])
+        self._step = int(state.get("step", 0))
+        if self.refining and "corrections" in state:
+            self._pending_corrections = state["corrections"]
+            self._apply_pending_corrections()
+        self._passes_done = int(state.get("passes_done", 0))
         if "optimizer" in state and self._optimizer is not None:
             self._optimizer.load_state_dict(state["optimizer"])
 
+    def _apply_pending_corrections(self) -> None:
+        pending = self._pending_corrections
+        own = {k: v for k, v in self.corrections.state_dict().items() if k != "sigma"}
+        if pending is None or set(pending) != set(own):
+            return  # before setup: applied once the frames are known
+        if any(own[k].shape != v.shape for k, v in pending.items()):
+            return
+        with torch.no_grad():
+            for k, v in pending.items():
+                own[k].copy_(v)
+        self._pending_corrections = None
+
     # -- appearance -------------------------------------------------------------------------
     def textures(self) -> torch.Tensor:
-        """[2, 3, T, T] textures of both sides in (0, 1)."""
+        """[2, 3, T, T] textures of both sides in (0, 1) (T = detail_size with the detail
+        texture on: the decoder's texture upsampled bilinearly, plus the residual)."""
         if self._gan is not None:
-            img = self._gan(self.latents)  # [-1, 1]
-            return ((img + 1.0) / 2.0).clamp(0.0, 1.0)
-        return self.decoder(self.latents)
+            img = ((self._gan(self.latents) + 1.0) / 2.0).clamp(1e-4, 1.0 - 1e-4)
+            if self.detail is None:
+                return img
+            logits = torch.logit(img)
+        else:
+            logits = self.decoder.logits(self.latents)
+            if self.detail is None:
+                return torch.sigmoid(logits)
+        logits = F.interpolate(
+            logits, size=self.detail.shape[-2:], mode="bilinear", align_corners=False
+        )
+        return torch.sigmoid(logits + self.detail)
 
     def shade(self, albedo: torch.Tensor, normal: torch.Tensor) -> torch.Tensor:
         if not self.config["shading"]:
@@ -221,7 +298,7 @@ class Handy(MethodBase):
         if cap and len(frames) > cap:
             picks = np.linspace(0, len(frames) - 1, cap).round().astype(int)
             frames = [frames[i] for i in picks]
-        sides, uvs, normals, targets, regions = [], [], [], [], []
+        sides, uvs, normals, targets, regions, masks, views = [], [], [], [], [], [], []
         model = self.hand_model()
         for f in frames:
             if f.mask is None:
@@ -238,18 +315,51 @@ class Handy(MethodBase):
             normals.append(view.normal)
             targets.append(image * mask[..., None])
             regions.append(view.covered | (mask > 0.5))
+            masks.append(mask)
+            views.append((K, h, w))
+        self._frames = [
+            {
+                "index": int(f.index),
+                "K": views[i][0],
+                "size": views[i][1:],
+                "hands": {
+                    s: tuple(
+                        torch.as_tensor(np.asarray(x, np.float32))[None]
+                        for x in (hp.pose, hp.shape, hp.trans)
+                    )
+                    for s, hp in f.hands.items()
+                },
+            }
+            for i, f in enumerate(frames)
+        ]
         self._cache = {
             "side": torch.as_tensor(np.stack(sides)).long(),
             "uv": torch.as_tensor(np.stack(uvs)),
             "normal": torch.as_tensor(np.stack(normals)),
             "target": torch.as_tensor(np.stack(targets)),
             "region": torch.as_tensor(np.stack(regions)),
+            "mask": torch.as_tensor(np.stack(masks)),
         }
-        lrs = [{"params": [self.latents], "lr": float(self.config["latent_lr"])}]
+        present = sorted({s for f in frames for s in f.hands}, key=SIDES.index)
+        c = self.config
+        self.corrections = PoseCorrections(
+            len(frames),
+            present,
+            prior_scales(c),
+            shape_sigma=float(c["refine_sigma_shape"]) if c["refine_shape"] else 0.0,
+        )
+        self._apply_pending_corrections()
+        self._spacing = vertex_spacing(
+            model.template().detach().float().cpu(), torch.as_tensor(model.faces).long().cpu()
+        )
+        self._schedule = pass_steps(c["refine_at"], self.num_iterations)
+        groups = [{"params": [self.latents], "lr": float(c["latent_lr"])}]
         rest = [p for p in self.parameters() if p is not self.latents]
-        lrs.append({"params": rest, "lr": float(self.config["lr"])})
-        self._optimizer = torch.optim.Adam(lrs)
-        self._base_lrs = [g["lr"] for g in lrs]
+        groups.append({"params": rest, "lr": float(c["lr"])})
+        if self.detail is not None:
+            groups.append({"params": [self.detail], "lr": float(c["detail_lr"])})
+        self._optimizer = torch.optim.Adam(groups)
+        self._base_lrs = [g["lr"] for g in groups]
 
     def _batch_indices(self, step: int) -> torch.Tensor:
         """Deterministic in (seed, step), so a resumed run draws the same batches."""
@@ -259,11 +369,68 @@ class Handy(MethodBase):
         return torch.randperm(n, generator=g)[:b]
 
     def photometric_loss(self, idx: torch.Tensor) -> torch.Tensor:
+        """L1 of the batch at the given (unrefined) poses, from the views cached at setup."""
         c = self._cache
         pred = self._compose(self.textures(), c["side"][idx], c["uv"][idx], c["normal"][idx])
         region = c["region"][idx]
         diff = (pred - c["target"][idx]).abs().mean(-1)
         return diff[region].mean() if bool(region.any()) else diff.sum() * 0.0
+
+    def corrected_hands(self, i: int) -> dict[str, tuple[torch.Tensor, ...]]:
+        """Training frame ``i``'s hand parameters with its corrections (no gradient)."""
+        with torch.no_grad():
+            return {
+                side: self.corrections.correct_hand(side, i, *hand)
+                for side, hand in self._frames[i]["hands"].items()
+            }
+
+    def _views(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The batch's per-pixel sides, UVs and normals: cached at the estimates until the
+        first pose pass, then rasterised at the corrected poses."""
+        if not (self.refining and self._passes_done):
+            return {k: self._cache[k][idx] for k in ("side", "uv", "normal")}
+        model = self.hand_model()
+        sides, uvs, normals = [], [], []
+        for i in idx.tolist():
+            K, (h, w) = self._frames[i]["K"], self._frames[i]["size"]
+            verts = {s: model(*hd, side=s).vertices[0].double().numpy()
+                     for s, hd in self.corrected_hands(i).items()}  # fmt: skip
+            view = rasterize_hands(model, verts, K, h, w)
+            sides.append(torch.as_tensor(view.side).long())
+            uvs.append(torch.as_tensor(view.uv))
+            normals.append(torch.as_tensor(view.normal))
+        return {"side": torch.stack(sides), "uv": torch.stack(uvs), "normal": torch.stack(normals)}
+
+    def pose_pass(self) -> list[float]:
+        """Fit every training frame's corrections against the frozen texture (the same
+        schedule, steps and prior as WildGHand's ``refine.PoseRefinement``)."""
+        c = self.config
+        model = self.hand_model()
+        with torch.no_grad():
+            tex = self.textures()
+        finals = []
+        for i, fr in enumerate(self._frames):
+            K, (h, w) = fr["K"], fr["size"]
+            target, mask = self._cache["target"][i], self._cache["mask"][i]
+
+            def loss_fn(correct, fr=fr, K=K, h=h, w=w, target=target, mask=mask):
+                verts = {s: model(*correct(s, *hd), side=s).vertices[0]
+                         for s, hd in fr["hands"].items()}  # fmt: skip
+                view = differentiable_view(model, verts, K, h, w)
+                hit = torch.as_tensor(view.hit)
+                side = torch.as_tensor(view.side[view.hit]).long()
+                color = self.shade(sample_textures(tex, side, view.uv.float()), view.normal)
+                diff = target.abs().mean(-1)  # uncovered pixels: the render is black
+                diff = diff.masked_scatter(hit, (color - target[hit]).abs().mean(-1))
+                alpha = splat_silhouette(verts, self._spacing, K, h, w)
+                return diff.mean() + (alpha - mask).abs().mean()
+
+            hist = self.corrections.fit_frame(
+                i, loss_fn, steps=int(c["refine_steps"]), lr=float(c["refine_lr"]),
+                weight=float(c["w_refine_prior"]), trust=float(c["w_refine"]),
+            )  # fmt: skip
+            finals.append(hist[-1] if hist else 0.0)
+        return finals
 
     def train_iteration(self, step: int) -> dict[str, float]:
         if self._optimizer is None:
@@ -275,10 +442,36 @@ class Handy(MethodBase):
         for group, base in zip(self._optimizer.param_groups, self._base_lrs, strict=True):
             group["lr"] = base * decay
         self._optimizer.zero_grad(set_to_none=True)
-        loss = self.photometric_loss(idx)
+        v = self._views(idx)
+        pred = self._compose(self.textures(), v["side"], v["uv"], v["normal"])
+        region = (v["side"] >= 0) | (self._cache["mask"][idx] > 0.5)
+        diff = (pred - self._cache["target"][idx]).abs().mean(-1)
+        loss = diff[region].mean() if bool(region.any()) else diff.sum() * 0.0
+        logs = {"photometric": float(loss.detach())}
+        if self.detail is not None and float(self.config["w_detail"]) > 0:
+            loss = loss + float(self.config["w_detail"]) * self.detail.pow(2).mean()
         loss.backward()
         self._optimizer.step()
-        return {"loss": float(loss.detach())}
+        self._step = step + 1
+        if self.refining and step + 1 in self._schedule:
+            finals = self.pose_pass()
+            self._passes_done += 1
+            logs["refine_pass_loss"] = float(np.mean(finals)) if finals else 0.0
+        return {"loss": float(loss.detach()), **logs}
+
+    @torch.no_grad()
+    def refined_hands(self) -> dict[int, dict[str, tuple[torch.Tensor, ...]]]:
+        """Frame index -> side -> (pose [48], shape [10], trans [3]) after refinement (the
+        estimates where refinement is off): what the texture was fitted to."""
+        out = {}
+        for i, fr in enumerate(self._frames):
+            hands = {}
+            for side, (pose, shape, trans) in fr["hands"].items():
+                if self.refining:
+                    pose, shape, trans = self.corrections.correct_hand(side, i, pose, shape, trans)
+                hands[side] = (pose[0], shape[0], trans[0])
+            out[fr["index"]] = hands
+        return out
 
     # -- rendering --------------------------------------------------------------------------
     @torch.no_grad()

@@ -34,7 +34,7 @@ class InterGaussianHand(GaussianHandBaseline):
             id="intergaussianhand",
             name="InterGaussianHand",
             paper=PAPER,
-            version="0.1.0",
+            version="0.2.0",
             description="WildGHand's Gaussian prediction network fitted with a plain "
             "photometric objective (no DPD, no PAO): the paper's baseline and ablation row.",
             required_features=("image", "mask", "hand_params", "camera"),

@@ -11,6 +11,13 @@ tracer) instead of a second rasterizer; only the texture look-up has to be diffe
 :func:`rasterize_hands` turns (K, hands) into a :class:`UVMap` (per pixel: the hand side, the
 seam-exact UV from the model's per-corner UVs, and a view-facing normal);
 :func:`sample_textures` reads one texture per side at those UVs.
+
+Training-pose refinement needs gradients with respect to the *geometry* too.
+:func:`differentiable_view` keeps the z-buffer's answer to "which triangle" (a discrete choice)
+and recomputes "where in it" in torch: the pixel's ray is intersected with its triangle's
+posed vertices (Moller-Trumbore), so the UV, and the colour sampled there, move with the
+vertices inside the silhouette. The silhouette itself moves through :func:`splat_silhouette`,
+a soft coverage of the mesh drawn by the Gaussian rasterizer (one small Gaussian per vertex).
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ class UVMap:
     side: np.ndarray  # [H, W] int8: index into SIDES, -1 where no hand
     uv: np.ndarray  # [H, W, 2] float32 in [0, 1] (0 where no hand)
     normal: np.ndarray  # [H, W, 3] float32 unit normal facing the camera (0 where no hand)
+    #: [H, W] int64 triangle index into the sides' faces concatenated in SIDES order (-1: none)
+    face_id: np.ndarray | None = None
 
     @property
     def covered(self) -> np.ndarray:
@@ -123,7 +132,7 @@ def rasterize_hands(
     n[flip] *= -1
     uv[hit] = uv_hit.astype(np.float32)
     normal[hit] = n.astype(np.float32)
-    return UVMap(side_map, uv, normal)
+    return UVMap(side_map, uv, normal, face_id.astype(np.int64))
 
 
 def sample_textures(textures: torch.Tensor, side: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:
@@ -169,3 +178,98 @@ def resize_image(img: np.ndarray, height: int, width: int) -> np.ndarray:
     t = t[None, None] if t.dim() == 2 else t.permute(2, 0, 1)[None]
     r = F.interpolate(t, size=(height, width), mode="area")[0]
     return (r[0] if img.ndim == 2 else r.permute(1, 2, 0)).numpy()
+
+
+@dataclass
+class TorchUVMap:
+    """:class:`UVMap` of the covered pixels only, with UVs differentiable in the vertices."""
+
+    side: np.ndarray  # [H, W] int8, -1 where no hand
+    hit: np.ndarray  # [H, W] bool
+    uv: torch.Tensor  # [P, 2] for the covered pixels, row-major order
+    normal: torch.Tensor  # [P, 3] (detached, facing the camera)
+
+
+def differentiable_view(
+    model, verts: Mapping[str, torch.Tensor], K: np.ndarray, height: int, width: int
+) -> TorchUVMap:
+    """Visibility of ``verts`` (side -> [V, 3] torch, camera space) from the z-buffer; per
+    covered pixel, its triangle's ray intersection recomputed in torch (UVs carry gradients to
+    the vertices). Agrees with :func:`rasterize_hands` on the same vertices (tested)."""
+    present = [s for s in SIDES if s in verts]
+    view = rasterize_hands(
+        model, {s: verts[s].detach().cpu().double().numpy() for s in present}, K, height, width
+    )
+    hit = view.covered
+    dtype = next(iter(verts.values())).dtype if present else torch.float32
+    if not hit.any():
+        return TorchUVMap(view.side, hit, torch.zeros(0, 2, dtype=dtype), torch.zeros(0, 3))
+    V = torch.cat([verts[s] for s in present])
+    Fc, base = [], 0
+    for s in present:
+        Fc.append(model.faces_for(s).long().cpu() + base)
+        base += verts[s].shape[0]
+    Fc = torch.cat(Fc)
+    ii, jj = np.nonzero(hit)
+    fid = torch.as_tensor(view.face_id[ii, jj])
+    Kinv = torch.as_tensor(np.linalg.inv(np.asarray(K, np.float64)), dtype=V.dtype)
+    pix = torch.stack(
+        [torch.as_tensor(jj + 0.5), torch.as_tensor(ii + 0.5), torch.ones(len(ii))], -1
+    ).to(V.dtype)
+    d = pix @ Kinv.T  # rays from the camera centre [P, 3]
+    a, b, c = (V[Fc[fid, k]] for k in range(3))
+    e1, e2 = b - a, c - a
+    p = torch.cross(d, e2, dim=-1)
+    det = (e1 * p).sum(-1)
+    det = torch.where(det.abs() < 1e-20, torch.full_like(det, 1e-20), det)
+    s_ = -a
+    u = (s_ * p).sum(-1) / det
+    q = torch.cross(s_, e1, dim=-1)
+    v = (d * q).sum(-1) / det
+    bary = torch.stack([1 - u - v, u, v], -1)  # [P, 3] perspective-correct
+    # Per-corner UVs of each pixel's triangle (faces are local to their side).
+    uv_coords = model.uv_coords.to(V.dtype)
+    owner = torch.as_tensor(view.side[ii, jj].astype(np.int64))
+    corners = torch.zeros(len(ii), 3, dtype=torch.long)
+    offset = 0
+    for s in present:
+        nf = model.faces_for(s).shape[0]
+        sel = owner == SIDES.index(s)
+        corners[sel] = model.uv_faces_for(s).long().cpu()[fid[sel] - offset]
+        offset += nf
+    uv = torch.einsum("pk,pkc->pc", bary, uv_coords[corners])
+    normal = torch.as_tensor(view.normal[ii, jj])
+    return TorchUVMap(view.side, hit, uv, normal)
+
+
+def splat_silhouette(
+    verts: Mapping[str, torch.Tensor],
+    spacing: torch.Tensor,
+    K: np.ndarray,
+    height: int,
+    width: int,
+    *,
+    scale: float = 0.3,
+) -> torch.Tensor:
+    """Soft coverage [H, W] of the hand meshes, differentiable in the vertices: one opaque
+    isotropic Gaussian per vertex, ``scale`` times its mesh spacing (``spacing`` [V]), drawn by
+    the Gaussian rasterizer. A surface densely covered by such Gaussians is opaque inside and
+    falls off within about a spacing of its outline."""
+    from hwp_bench.render import rasterize as splat
+
+    V = torch.cat([verts[s] for s in SIDES if s in verts]).float()
+    n = V.shape[0]
+    sc = (spacing.float() * scale).repeat(n // spacing.shape[0])[:, None].expand(n, 3)
+    out = splat(
+        V,
+        torch.tensor([1.0, 0.0, 0.0, 0.0]).expand(n, 4),
+        sc.contiguous(),
+        torch.full((n,), 0.99),
+        torch.ones(n, 1),
+        torch.eye(4),
+        torch.as_tensor(np.asarray(K, np.float32)),
+        width,
+        height,
+        background=torch.zeros(1),
+    )
+    return out["alpha"]

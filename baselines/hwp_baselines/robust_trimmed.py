@@ -90,7 +90,7 @@ class RobustTrimmed(GaussianHandBaseline):
             id="robust-trimmed",
             name="Trimmed loss (RobustNeRF-style)",
             paper=PAPER,
-            version="0.1.0",
+            version="0.2.0",
             description="WildGHand's Gaussian hand without DPD/PAO, fitted with a trimmed "
             "photometric loss that drops each frame's largest residuals.",
             required_features=("image", "mask", "hand_params", "camera"),

@@ -21,10 +21,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from wildghand.refine import REFINE_CONFIG
+
 DEFAULT_CONFIG: dict[str, Any] = {
     # -- hand / Gaussians ---------------------------------------------------------------------
     "hand_model": "open",  # "open" (licence-free) or "mano" (needs HWP_MANO_DIR)
     "subdivision": 0,  # one Gaussian per vertex of the subdivided hand
+    "network_subdivision": -1,  # the network's mesh (-1: the Gaussians'; see network.py)
     "train_resolution": 128,  # frames larger than this are downscaled for training
     "init_log_scale": -5.0,  # initial scale exp(-5) (paper Sec. III)
     "max_log_scale": -4.0,  # scales capped at exp(-4) = 18 mm (see gaussians.py)
@@ -33,7 +36,17 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "offset_clamp": 0.005,  # head (iii): offsets within +-0.005 of the template range
     "refine_clamp": 0.0005,  # head (iv): delta-h within +-0.0005 (parameter units)
     "head_offsets": True,  # head (iii) on/off (Table VIII)
-    "head_refine": True,  # head (iv) on/off (Table VIII)
+    "head_refine": True,  # head (iv) on/off (Table VIII; off also turns refine_frames off)
+    # -- fidelity (docs/fidelity.md): our defaults; the paper's forms in the comments -----------
+    "scale_mode": "spacing",  # spacing: s = mesh spacing x bounded multiplier | free (paper)
+    "scale_spacing": 0.6,  # base scale as a fraction of the vertex's mean edge length
+    "scale_bound": 3.0,  # the learnable multiplier lies in [1/bound, bound]
+    "color_detail": True,  # per-Gaussian rgb residual (paper: colour from f only)
+    "color_detail_lr": 0.02,
+    "shade_normals": True,  # head (ii) sees the posed normals (paper: x_g only)
+    # training-pose refinement: head (iv)'s frame-specific part (paper: refine_frames=false,
+    # only the frame-independent delta-h within refine_clamp); see refine.py
+    **REFINE_CONFIG,
     # -- network f ------------------------------------------------------------------------------
     "identity_channels": 33,  # D of the latent identity map
     "identity_height": 64,
@@ -69,6 +82,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "w_rec": 100.0,
     "w_perceptual": 0.1,
     "perceptual": "auto",  # auto (LPIPS if available, else dssim) | lpips | dssim | none
+    "perceptual_crop": True,  # perceptual term on the box around the hand only (speed)
     "w_silhouette": 1.0,
     "w_opacity": 0.1,
     "w_shadow": 0.001,
@@ -93,14 +107,15 @@ DEFAULT_CONFIG: dict[str, Any] = {
 PRESETS: dict[str, dict[str, Any]] = {
     "quick": {
         "hand_model": "open",
-        "subdivision": 0,
+        "subdivision": 1,
+        "network_subdivision": 0,
         "train_resolution": 128,
         "tex_channels": 16,
         "feat_dim": 32,
         "hidden": 64,
         "lr": 2e-3,
-        "epochs": 6.0,
-        "lr_halve_epochs": 2.0,
+        "epochs": 10.0,
+        "lr_halve_epochs": 3.5,
         "batch_size": 1,
     },
     "paper": {
@@ -130,4 +145,6 @@ def full_config(config: dict[str, Any] | None = None, preset: str | None = None)
         raise KeyError(f"unknown WildGHand config keys: {unknown}")
     if out["pao"] not in ("full", "binary", "off"):
         raise ValueError(f"pao must be full, binary or off, got {out['pao']!r}")
+    if out["scale_mode"] not in ("spacing", "free"):
+        raise ValueError(f"scale_mode must be spacing or free, got {out['scale_mode']!r}")
     return out

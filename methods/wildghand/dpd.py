@@ -86,10 +86,14 @@ class DPD(nn.Module):
         if self.training and self.dropout > 0:
             keep = torch.rand(omega.shape, generator=generator, device="cpu") >= self.dropout
             used = omega * keep.to(omega.device, omega.dtype)
-        b, n, _ = g_pre.shape
-        zz = z[:, None, :].expand(b, n, z.shape[-1])
+        # varphi([g, z]) = W_g g + (W_z z + b): the z half is one vector per frame, so it is
+        # computed once and broadcast instead of concatenating z to every Gaussian (the same
+        # numbers, without a [B, N, width] tensor per attribute).
         parts = []
         for name, attr in split_attributes(g_pre).items():
-            parts.append(self.heads[name](torch.cat([attr, zz], dim=-1)))
+            head = self.heads[name]
+            d = attr.shape[-1]
+            per_frame = nn.functional.linear(z, head.weight[:, d:], head.bias)  # [B, d]
+            parts.append(nn.functional.linear(attr, head.weight[:, :d]) + per_frame[:, None])
         delta = used[:, None, None] * torch.cat(parts, dim=-1)
         return delta, used, omega

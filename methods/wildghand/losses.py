@@ -68,11 +68,42 @@ def dssim(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (1.0 - ssim.mean()) / 2.0
 
 
-class Perceptual:
-    """The perceptual term: LPIPS if available (``kind`` auto/lpips), else D-SSIM."""
+def content_crop(
+    pred: torch.Tensor, target: torch.Tensor, *, pad: int = 8, min_size: int = 32
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both images [H, W, 3] cropped to the box of the pixels that are not black in either,
+    padded by ``pad`` px and at least ``min_size`` px a side (clipped to the image).
 
-    def __init__(self, kind: str = "auto") -> None:
+    Hand renders and masked targets are black outside the hand; a perceptual network spends
+    most of its time there on a full frame (on HWP-Synth the box is a third of the frame)."""
+    h, w = pred.shape[:2]
+    lit = (pred.detach().amax(-1) > 1e-3) | (target.detach().amax(-1) > 1e-3)
+    rows = torch.nonzero(lit.any(1))[:, 0]
+    cols = torch.nonzero(lit.any(0))[:, 0]
+    if rows.numel() == 0:
+        return pred, target
+
+    def span(lo: int, hi: int, size: int) -> tuple[int, int]:
+        lo, hi = max(0, lo - pad), min(size, hi + 1 + pad)
+        short = min(min_size, size) - (hi - lo)
+        if short > 0:
+            lo = max(0, lo - (short + 1) // 2)
+            hi = min(size, lo + min(min_size, size))
+            lo = max(0, hi - min(min_size, size))
+        return lo, hi
+
+    r0, r1 = span(int(rows[0]), int(rows[-1]), h)
+    c0, c1 = span(int(cols[0]), int(cols[-1]), w)
+    return pred[r0:r1, c0:c1], target[r0:r1, c0:c1]
+
+
+class Perceptual:
+    """The perceptual term: LPIPS if available (``kind`` auto/lpips), else D-SSIM; with
+    ``crop``, on the box around the non-black pixels only (:func:`content_crop`)."""
+
+    def __init__(self, kind: str = "auto", *, crop: bool = False) -> None:
         self.kind = kind
+        self.crop = bool(crop)
         self.net = None
         if kind in ("auto", "lpips"):
             try:
@@ -92,6 +123,8 @@ class Perceptual:
     def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if self.kind == "none":
             return pred.new_zeros(())
+        if self.crop:
+            pred, target = content_crop(pred, target)
         if self.kind == "lpips" and self.net is not None and min(pred.shape[:2]) >= 32:
             from hwp_bench.metrics.lpips import lpips
 
@@ -130,7 +163,7 @@ class FrameContext:
     pao_mode: str  # "full" | "binary" | "off"
     gaussians: Sequence[Any]  # HandGaussians per hand side (network outputs)
     perceptual: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
-    laplacian: torch.Tensor | None = None  # sparse mesh Laplacian [V, V]
+    laplacian: Any = None  # mesh Laplacian: sparse [V, V] or geometry.NeighbourLaplacian
     offset_norm: torch.Tensor | float = 1.0  # offsets are divided by this in the lap term
     frame: Any = None  # the TrainFrame (index, time, hands) for terms that need it
 

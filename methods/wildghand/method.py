@@ -35,7 +35,7 @@ from wildghand.config import DEFAULT_CONFIG, PRESETS
 from wildghand.dpd import DPD
 from wildghand.frames import TrainFrame, downscale, hand_tensors
 from wildghand.gaussians import HandGaussians, concat_hands, hand_gaussians
-from wildghand.geometry import uniform_laplacian
+from wildghand.geometry import NeighbourLaplacian, vertex_spacing
 from wildghand.hooks import HookChain, TrainingHooks
 from wildghand.losses import (
     OBJECTIVE,
@@ -47,12 +47,34 @@ from wildghand.losses import (
 )
 from wildghand.network import GaussianNetwork
 from wildghand.pao import PAOThresholds, pao_weights
+from wildghand.refine import PoseRefinement
 from wildghand.segments import propose_regions
 
 PAPER = (
     "Li, Huang et al., WildGHand: Learning Anti-Perturbation Gaussian Hand Avatars from "
     "Monocular In-the-Wild Videos"
 )
+
+
+def upsampling(model: str, from_level: int, to_level: int) -> torch.Tensor | None:
+    """Sparse [V_to, V_from] matrix taking per-vertex values of the hand at subdivision
+    ``from_level`` to ``to_level`` (the subdivision's own interpolation; ``None`` if equal)."""
+    if from_level == to_level:
+        return None
+    import scipy.sparse as sp
+
+    from hwp_bench.hand import load_hand_model
+    from hwp_bench.hand.subdivide import subdivision_matrix
+
+    total = None
+    for level in range(from_level, to_level):
+        h = load_hand_model(model, level)
+        step, _ = subdivision_matrix(np.asarray(h.faces), h.num_vertices)
+        total = step if total is None else step @ total
+    coo = sp.coo_matrix(total)
+    idx = torch.as_tensor(np.stack([coo.row, coo.col]), dtype=torch.long)
+    data = torch.as_tensor(coo.data, dtype=torch.float32)
+    return torch.sparse_coo_tensor(idx, data, coo.shape, check_invariants=True)
 
 
 def _resolve_device(name: str) -> torch.device:
@@ -66,8 +88,10 @@ class WildGHand(MethodBase):
 
     #: The training objective (``losses.py``): named terms with their config weights.
     objective: ClassVar[Objective] = OBJECTIVE
-    #: Hook classes instantiated for every instance, in order (``hooks.py``).
-    training_hooks: ClassVar[tuple[type[TrainingHooks], ...]] = ()
+    #: Hook classes instantiated for every instance, in order (``hooks.py``). Training-pose
+    #: refinement (``refine.py``) is one: head (iv)'s frame-specific part, which every
+    #: method built on WildGHand (the Gaussian baselines) inherits.
+    training_hooks: ClassVar[tuple[type[TrainingHooks], ...]] = (PoseRefinement,)
 
     def __init__(
         self,
@@ -87,7 +111,7 @@ class WildGHand(MethodBase):
             id="wildghand",
             name="WildGHand",
             paper=PAPER,
-            version="0.1.0",
+            version="0.2.0",
             description=(
                 "Gaussian hand avatar (one Gaussian per hand vertex, LBS) with attributes from "
                 "a dual-branch network with four heads, dynamic perturbation disentanglement "
@@ -105,7 +129,11 @@ class WildGHand(MethodBase):
                 "(the paper pretrains it on InterHand2.6M; a prior checkpoint is loadable with "
                 "pretrained=PATH but none exists); its backbone is a small conv/MLP network, "
                 "not InterGaussianHand's; without a SAM checkpoint, PAO's region proposals are "
-                "multi-scale Felzenszwalb segments."
+                "multi-scale Felzenszwalb segments. Beyond the paper (docs/fidelity.md, each "
+                "switchable): head (iv) also corrects each training frame's pose "
+                "(refine_frames), Gaussian scales are tied to the mesh spacing (scale_mode), "
+                "per-Gaussian colour detail (color_detail), normals for head (ii) "
+                "(shade_normals)."
             ),
         )
 
@@ -116,17 +144,29 @@ class WildGHand(MethodBase):
         cfg = self.config
         self.device = _resolve_device(str(cfg["device"]))
         torch.manual_seed(self.seed)
-        self.hand = load_hand_model(cfg["hand_model"], int(cfg["subdivision"]), device=self.device)
+        level = int(cfg["subdivision"])
+        self.hand = load_hand_model(cfg["hand_model"], level, device=self.device)
+        net_level = int(cfg["network_subdivision"])
+        net_level = level if net_level < 0 else min(net_level, level)
+        net_hand = load_hand_model(cfg["hand_model"], net_level, device=self.device)
         zeros = torch.zeros(1, 48, device=self.device)
-        template = self.hand(
-            zeros,
-            torch.zeros(1, 10, device=self.device),
-            torch.zeros(1, 3, device=self.device),
-            side="right",
-        ).vertices[0]
+        template, net_template = (
+            h(
+                zeros,
+                torch.zeros(1, 10, device=self.device),
+                torch.zeros(1, 3, device=self.device),
+                side="right",
+            ).vertices[0]
+            for h in (self.hand, net_hand)
+        )
+        faces = torch.as_tensor(self.hand.faces).long().cpu()
+        spacing = None
+        if cfg["scale_mode"] == "spacing":
+            spacing = vertex_spacing(template.detach().cpu().float(), faces)
         self.net = GaussianNetwork(
-            template=template,
-            vertex_uvs=torch.as_tensor(self.hand.vertex_uvs),
+            template=net_template,
+            vertex_uvs=torch.as_tensor(net_hand.vertex_uvs),
+            upsample=upsampling(cfg["hand_model"], net_level, level),
             identity_channels=int(cfg["identity_channels"]),
             identity_size=(int(cfg["identity_height"]), int(cfg["identity_width"])),
             tex_channels=int(cfg["tex_channels"]),
@@ -138,12 +178,21 @@ class WildGHand(MethodBase):
             init_opacity=float(cfg["init_opacity"]),
             offset_clamp=float(cfg["offset_clamp"]),
             refine_clamp=float(cfg["refine_clamp"]),
+            spacing=spacing,
+            scale_spacing=float(cfg["scale_spacing"]),
+            scale_bound=float(cfg["scale_bound"]),
+            color_detail=bool(cfg["color_detail"]),
+            shade_normals=bool(cfg["shade_normals"]),
         ).to(self.device)
+        # Faces of the network's mesh: head (ii) reads the normals at its vertices only.
+        self._faces = {
+            s: torch.as_tensor(net_hand.faces_for(s)).long().to(self.device)
+            for s in ("right", "left")
+        }
         self.dpd = DPD(int(cfg["dpd_freqs"]), int(cfg["dpd_width"]), float(cfg["dpd_dropout"]))
         self.dpd.to(self.device)
         self.thresholds = PAOThresholds(cfg["t_e"], cfg["t_mu"], cfg["t_b_single"]).to(self.device)
-        faces = torch.as_tensor(self.hand.faces).long().cpu()
-        self.laplacian = uniform_laplacian(faces, template.shape[0]).to(self.device)
+        self.laplacian = NeighbourLaplacian(faces, template.shape[0]).to(self.device)
         if cfg["pretrained"]:
             self._load_prior(str(cfg["pretrained"]))
         self.hand_type = "single"
@@ -221,15 +270,27 @@ class WildGHand(MethodBase):
             with torch.no_grad():
                 self.thresholds.t_b.fill_(float(cfg["t_b_inter"]))
         self.hooks.setup(self)
-        self._perceptual = Perceptual(str(cfg["perceptual"])) if cfg["w_perceptual"] > 0 else None
+        self._perceptual = (
+            Perceptual(str(cfg["perceptual"]), crop=bool(cfg["perceptual_crop"]))
+            if cfg["w_perceptual"] > 0
+            else None
+        )
         self._build_optimizer()
 
     def _build_optimizer(self) -> None:
         cfg = self.config
-        params = list(self.net.parameters()) + list(self.dpd.parameters())
+        detail = self.net.detail_parameters()
+        detail_ids = {id(p) for p in detail}
+        params = [p for p in self.net.parameters() if id(p) not in detail_ids]
+        params += list(self.dpd.parameters())
+        groups = []
+        if detail:
+            lr = float(cfg["color_detail_lr"])
+            groups.append({"params": detail, "lr": lr, "base_lr": lr})
         self.optimizer = torch.optim.Adam(
             [
                 {"params": params, "lr": float(cfg["lr"]), "base_lr": float(cfg["lr"])},
+                *groups,
                 {
                     "params": list(self.thresholds.parameters()),
                     "lr": float(cfg["threshold_lr"]),
@@ -278,6 +339,13 @@ class WildGHand(MethodBase):
         return self._regions[i]
 
     # -- forward ----------------------------------------------------------------------------
+    def canonical_gaussians(self, hands: dict, t: float = 0.0) -> dict[str, HandGaussians]:
+        """The avatar's Gaussians for ``hands`` (side -> (pose [1, 48], shape [1, 10],
+        trans [1, 3]) tensors) as a test render draws them: no DPD biases. Gradients flow;
+        call under ``torch.no_grad()`` to take a snapshot (training hooks do, e.g.
+        ``refine.PoseRefinement``'s pose passes)."""
+        return self._gaussians(hands, t, train=False)
+
     def _gaussians(
         self, hands: dict, t: float, *, train: bool, generator: torch.Generator | None = None
     ) -> dict[str, HandGaussians]:
@@ -302,6 +370,7 @@ class WildGHand(MethodBase):
                 xyz_step=float(cfg["xyz_step"]),
                 max_log_scale=float(cfg["max_log_scale"]),
                 generator=generator,
+                faces=self._faces[side],
             )
         return out
 

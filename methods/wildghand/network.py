@@ -13,12 +13,28 @@ Dual branch, four heads:
   an MLP to give geometry features ``x_g`` [B, V, C].
 * head (i) ``[x_g, x_t]`` -> pre-activation Gaussian attributes [B, V, 14] (xyz offset p_g,
   log-scale, rotation, opacity logit, rgb logit); biases start at the paper's initial values
-  (scale exp(-5), opacity 0.1).
-* head (ii) ``x_g`` -> shadow coefficient xi in (0, 1) that multiplies the colour.
+  (scale exp(-5), opacity 0.1). With ``spacing`` given (``scale_mode="spacing"``, our
+  default) the scale is tied to the surface instead: ``s_v = spacing_v * scale_spacing *
+  scale_bound ** tanh(raw)``, i.e. a bounded learnable multiplier of the vertex's local mesh
+  spacing (see ``gaussians.py``).
+* per-Gaussian colour detail (``color_detail``): a free rgb-logit residual per vertex and side,
+  added to head (i)'s colour. The network's colour is smooth over the template (an MLP of
+  features sampled from the identity map); nails, creases and freckles are finer than that, and
+  a residual per Gaussian resolves them at the Gaussians' own density.
+* head (ii) ``x_g`` -> shadow coefficient xi in (0, 1) that multiplies the colour. With
+  ``shade_normals`` it also sees the posed vertex normal in camera space, the quantity
+  pose-dependent shading (a light fixed in camera space) is a function of.
 * head (iii) ``[x_t, gamma(template)]`` -> template offsets, tanh-clamped to
   ``offset_clamp`` times the template's extent per axis (+-0.005 of the range).
 * head (iv) ``mean_v [x_g, x_t]`` -> hand-parameter refinement delta-h (pose 48, shape 10,
   trans 3), tanh-clamped to ``refine_clamp`` (+-0.0005).
+
+The network may run on a coarser mesh than the Gaussians (``upsample``, a subdivision matrix;
+config ``network_subdivision``): its outputs are smooth fields over the hand, so on the quick
+preset it evaluates them on the 1,609 vertices of the open hand and interpolates them to the
+6,413 Gaussians of one subdivision level, 4x less work for the per-vertex MLPs. What must be
+per Gaussian is: positions (posed at the Gaussians' level), the scales' mesh spacing and the
+colour detail.
 
 The paper pretrains f on InterHand2.6M; no such checkpoint exists for this toolkit, so f
 trains from scratch per capture (a prior checkpoint is loadable by path: ``pretrained``).
@@ -87,6 +103,12 @@ class GaussianNetwork(nn.Module):
         offset_clamp: float = 0.005,
         refine_clamp: float = 0.0005,
         sides: tuple[str, ...] = ("right", "left"),
+        spacing: torch.Tensor | None = None,
+        scale_spacing: float = 0.6,
+        scale_bound: float = 3.0,
+        color_detail: bool = False,
+        shade_normals: bool = False,
+        upsample: torch.Tensor | None = None,
     ) -> None:
         super().__init__()
         template = template.detach().to(torch.float32)
@@ -99,6 +121,19 @@ class GaussianNetwork(nn.Module):
         self.pos_freqs = int(pos_freqs)
         self.offset_clamp = float(offset_clamp)
         self.refine_clamp = float(refine_clamp)
+        self.shade_normals = bool(shade_normals)
+        self.scale_bound = float(scale_bound)
+        # Gaussians on a finer mesh than the network's: a sparse [V_gauss, V_net] matrix.
+        if upsample is not None:
+            self.register_buffer("upsample", upsample.coalesce(), persistent=False)
+        else:
+            self.upsample = None
+        num_gaussians = template.shape[0] if upsample is None else upsample.shape[0]
+        if spacing is not None:  # log of the base scale per vertex [V]
+            base = spacing.detach().to(torch.float32).clamp(min=1e-6) * float(scale_spacing)
+            self.register_buffer("log_base_scale", base.log(), persistent=False)
+        else:
+            self.log_base_scale = None
 
         d = int(identity_channels)
         h, w = identity_size
@@ -117,7 +152,7 @@ class GaussianNetwork(nn.Module):
         self.geometry = mlp(3 + pe_dim + 32, hidden, feat_dim)
 
         self.head_attr = mlp(2 * feat_dim, hidden, ATTR_DIM)
-        self.head_shadow = mlp(feat_dim, hidden, 1, layers=1)
+        self.head_shadow = mlp(feat_dim + (3 if self.shade_normals else 0), hidden, 1, layers=1)
         self.head_offsets = mlp(feat_dim + pe_dim, hidden, 3)
         self.head_refine = mlp(2 * feat_dim, hidden, REFINE_DIM, layers=1)
 
@@ -125,7 +160,8 @@ class GaussianNetwork(nn.Module):
             last = self.head_attr[-1]
             last.weight.mul_(0.1)
             bias = torch.zeros(ATTR_DIM)
-            bias[3:6] = init_log_scale
+            # Spacing mode: raw 0 is the base scale (tanh(0) = 0); free mode: exp(-5).
+            bias[3:6] = 0.0 if self.log_base_scale is not None else init_log_scale
             bias[6] = 1.0  # identity quaternion (w first)
             bias[10] = math.log(init_opacity / (1.0 - init_opacity))
             last.bias.copy_(bias)
@@ -133,6 +169,13 @@ class GaussianNetwork(nn.Module):
             for head in (self.head_offsets, self.head_refine):
                 nn.init.zeros_(head[-1].weight)
                 nn.init.zeros_(head[-1].bias)
+        if color_detail:
+            v = num_gaussians
+            self.color_detail = nn.ParameterDict(
+                {s: nn.Parameter(torch.zeros(v, 3)) for s in sides}
+            )
+        else:
+            self.color_detail = None
 
     # -- branches ---------------------------------------------------------------------------
     def template_encoding(self) -> torch.Tensor:
@@ -165,9 +208,34 @@ class GaussianNetwork(nn.Module):
         """Head (i): pre-activation attributes [B, V, 14]."""
         return self.head_attr(torch.cat([x_g, x_t[None].expand_as(x_g)], dim=-1))
 
-    def shadow(self, x_g: torch.Tensor) -> torch.Tensor:
-        """Head (ii): xi in (0, 1), [B, V, 1]."""
+    def shadow(self, x_g: torch.Tensor, normals: torch.Tensor | None = None) -> torch.Tensor:
+        """Head (ii): xi in (0, 1), [B, V, 1]; ``normals`` [B, V, 3] (camera space) are an
+        input when the network was built with ``shade_normals``."""
+        if self.shade_normals:
+            if normals is None:
+                raise ValueError("this network's head (ii) needs the posed vertex normals")
+            x_g = torch.cat([x_g, normals], dim=-1)
         return torch.sigmoid(self.head_shadow(x_g))
+
+    def scales(self, raw: torch.Tensor) -> torch.Tensor:
+        """Log-scales [B, V, 3] from head (i)'s raw scale output in spacing mode:
+        ``log(spacing_v * scale_spacing) + log(scale_bound) * tanh(raw)``."""
+        return self.log_base_scale[None, :, None] + math.log(self.scale_bound) * torch.tanh(raw)
+
+    def to_gaussians(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-network-vertex values [V_net, C] or [B, V_net, C] at the Gaussians' vertices
+        (the identity when both meshes are the same)."""
+        if self.upsample is None:
+            return x
+        if x.dim() == 2:
+            return torch.sparse.mm(self.upsample, x)
+        b, v, c = x.shape
+        flat = x.permute(1, 0, 2).reshape(v, b * c)
+        return torch.sparse.mm(self.upsample, flat).reshape(-1, b, c).permute(1, 0, 2)
+
+    def detail_parameters(self) -> list[nn.Parameter]:
+        """The per-Gaussian colour residuals (their own optimizer group: a higher rate)."""
+        return [] if self.color_detail is None else list(self.color_detail.values())
 
     def offsets(self, x_t: torch.Tensor) -> torch.Tensor:
         """Head (iii): template offsets [V, 3] within +-offset_clamp of the template range."""
