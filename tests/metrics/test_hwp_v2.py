@@ -153,3 +153,46 @@ def test_bad_input_is_refused_clearly():
     with pytest.raises(ValueError, match="no fully covered pixel"):
         v2.score_frame(color, alpha, dataclasses.replace(frame, mask=tiny))
     assert v2.params["prediction"].startswith("float, color / clamp(alpha, 0.5, 1)")
+
+
+def test_register_matches_the_slow_reference_and_batches():
+    from hwp_bench.metrics.protocols.hwp_v2 import register, register_reference
+
+    rng = np.random.default_rng(4)
+    b, h, w = 2, 13, 11
+    pred = torch.as_tensor(rng.uniform(0, 1, (b, h, w, 3)))
+    gt = torch.as_tensor(rng.uniform(0, 1, (b, h, w, 3)))
+    covered = torch.as_tensor(rng.uniform(0, 1, (b, h, w)) > 0.2)
+    region = torch.as_tensor(rng.uniform(0, 1, (b, h, w)) > 0.3)
+    for radius in (1, 2):
+        fast = register(pred, covered, gt, region, radius)
+        for k in range(b):
+            slow = register_reference(pred[k], covered[k], gt[k], region[k], radius)
+            torch.testing.assert_close(fast[k], slow, rtol=0, atol=1e-12)
+            # uncovered pixels keep their own value
+            keep = ~covered[k]
+            torch.testing.assert_close(fast[k][keep], pred[k][keep], rtol=0, atol=0)
+
+
+def test_registration_undoes_a_small_shift_but_not_a_blur_or_noise():
+    from hwp_bench.metrics.degradations import degrade
+
+    v2 = get_protocol("hwp-v2")
+    frame, color, alpha = _disc_frame()
+    perfect = v2.score_frame(color, alpha, frame, metrics=("psnr",))["psnr"]
+    # the texture moved by one pixel inside an unchanged silhouette: registration takes it back
+    from hwp_bench.metrics.degradations import straight_color
+
+    straight = straight_color(color, alpha)
+    straight[:, 1:] = straight[:, :-1].copy()
+    moved = (straight * alpha[..., None]).astype(np.float32)
+    got = v2.score_frame(moved, alpha, frame, metrics=("psnr",))["psnr"]
+    region = v2.region(frame).numpy()
+    unregistered = -10 * np.log10(((straight - frame.image) ** 2)[region].mean())
+    assert got > perfect - 5 and got > unregistered + 10, (got, perfect, unregistered)
+    # a blur keeps most of its cost, and noise added to a render does not pay
+    b, ba = degrade("blur1", color, alpha)
+    assert v2.score_frame(b, ba, frame, metrics=("psnr",))["psnr"] < perfect - 8
+    rng = np.random.default_rng(0)
+    noisy = np.clip(color + rng.normal(0, 0.05, color.shape) * alpha[..., None], 0, 1)
+    assert v2.score_frame(noisy, alpha, frame, metrics=("psnr",))["psnr"] < 27
