@@ -53,7 +53,7 @@ from hwp_bench.tracks.contours import (
 __all__ = ["ALIGNER_VERSION", "AlignConfig", "AlignResult", "align_frame"]
 
 #: Bump when the aligner's output changes for the same input (the cache keys on it).
-ALIGNER_VERSION = 2
+ALIGNER_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,7 @@ class AlignConfig:
     prior_trans_z: float = 0.05  # m (depth is nearly invisible at HWP's focal length)
     prior_shape: float = 0.3
     supersample: int = 2  # samples per pixel and axis, as HWP-Synth's masks
+    frame_edge_px: float = 0.25  # contour points this close to the image border are no evidence
 
     def to_dict(self) -> dict[str, Any]:
         return {"version": ALIGNER_VERSION, **dataclasses.asdict(self)}
@@ -223,6 +224,12 @@ def _coverage(verts: list[np.ndarray], faces: list[np.ndarray], K, h: int, w: in
     return (face_id >= 0).reshape(h, ss, w, ss).mean(axis=(1, 3))
 
 
+def _inside(points: np.ndarray, frame: Frame, margin: float) -> np.ndarray:
+    """Points farther than ``margin`` px from every image border."""
+    x, y = points[:, 0], points[:, 1]
+    return (x > margin) & (y > margin) & (x < frame.width - margin) & (y < frame.height - margin)
+
+
 def _cauchy(u, c: float):
     return (c * c) * (1.0 + (u / c) ** 2).log()
 
@@ -241,6 +248,8 @@ def align_frame(frame: Frame, config: AlignConfig | None = None) -> AlignResult:
     if mask.max() < 0.5:
         return AlignResult(dict(frame.hands), "empty-mask")
     target = mask_contours(mask)
+    m = config.frame_edge_px
+    target = target.subset(_inside(target.a, frame, m) | _inside(target.b, frame, m))
     if len(target) < 3:
         return AlignResult(dict(frame.hands), "empty-mask")
     t_normals = target.normals()
@@ -295,7 +304,9 @@ def _match(fit: _Fit, frame: Frame, target: ContourSet, t_normals, config: Align
     all_xy = np.concatenate(xy)
     a, b = all_xy[segs[:, 0]], all_xy[segs[:, 1]]
     k, t, dist = nearest_on_segments(model.points, a, b)
-    keep = dist <= config.snap_px
+    # Kept: points on a mesh contour edge, and not on the image border (where a hand leaves the
+    # picture both contours run along the frame's edge, which is not the hand's).
+    keep = (dist <= config.snap_px) & _inside(model.points, frame, config.frame_edge_px)
     if keep.sum() < 3:
         return None
     k, t = k[keep], t[keep]

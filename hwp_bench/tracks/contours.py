@@ -33,6 +33,13 @@ class ContourSet:
         else:
             self.a = self.b = np.zeros((0, 2))
 
+    def subset(self, keep: np.ndarray) -> ContourSet:
+        """The segments ``keep`` (a boolean per segment) only."""
+        out = ContourSet([])
+        out.lines = self.lines
+        out.a, out.b = self.a[keep], self.b[keep]
+        return out
+
     @property
     def points(self) -> np.ndarray:
         """Segment start points: the contour sampled about once per pixel it crosses."""
