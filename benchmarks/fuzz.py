@@ -433,6 +433,7 @@ def fuzz_zips(n: int, rng: np.random.Generator, tally: Tally, workdir: Path) -> 
 
 def fuzz_uploads(blobs: list[bytes], tally: Tally, workdir: Path) -> None:
     from fastapi.testclient import TestClient
+    from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
     from hwp_leaderboard.database import Store
     from hwp_leaderboard.limits import Limits
     from hwp_leaderboard.server import Settings, create_app
@@ -441,7 +442,7 @@ def fuzz_uploads(blobs: list[bytes], tally: Tally, workdir: Path) -> None:
         storage=workdir / "server",
         quota_per_day=10**9,
         workers=0,
-        allowed_protocols=("hwp-v1",),
+        allowed_protocols=(DEFAULT_PROTOCOL,),  # what a manifest without "protocol" names
         limits=Limits(max_upload_bytes=256 * 1024),
     )
     app = create_app(settings, ground_truth())
