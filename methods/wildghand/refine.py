@@ -67,6 +67,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from wildghand.geometry import quaternion_multiply  # noqa: F401 (part of this module's API)
 from wildghand.hooks import TrainingHooks
 
 #: Layout of one correction vector: rotation, translation, finger pose.
@@ -109,21 +110,6 @@ def quaternion_to_axis_angle(q: torch.Tensor) -> torch.Tensor:
     n_safe = torch.where(small, torch.ones_like(n), n)
     factor = torch.where(small, 2.0 / w.clamp(min=1e-8), 2.0 * torch.atan2(n_safe, w) / n_safe)
     return v * factor
-
-
-def quaternion_multiply(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Hamilton product of (w, x, y, z) quaternions: rotation ``a`` after ``b``."""
-    aw, ax, ay, az = a.unbind(-1)
-    bw, bx, by, bz = b.unbind(-1)
-    return torch.stack(
-        [
-            aw * bw - ax * bx - ay * by - az * bz,
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-        ],
-        dim=-1,
-    )
 
 
 def apply_correction(

@@ -104,3 +104,24 @@ class Protocol:
 def quantise_8bit(x: torch.Tensor) -> torch.Tensor:
     """What saving a float render as an 8-bit PNG does: round to the nearest of 256 levels."""
     return torch.round(x.clamp(0, 1) * 255.0) / 255.0
+
+
+def crop_ssim_lpips(
+    pred: torch.Tensor, gt: torch.Tensor, region: torch.Tensor, metrics
+) -> dict[str, float]:
+    """SSIM and/or LPIPS (as ``metrics`` asks) on the box around ``region``: both are
+    window/patch measures, so they see the scored region's bounding box (at least their
+    window's size), the same way in every protocol that scores a region."""
+    from hwp_bench.metrics.image import crop_to_mask, ssim
+
+    out: dict[str, float] = {}
+    if "ssim" in metrics:
+        a, b = crop_to_mask(pred, gt, region, min_size=11)
+        out["ssim"] = float(ssim(a, b))
+    if "lpips" in metrics:
+        from hwp_bench.metrics.lpips import MIN_SIZE, lpips
+
+        a, b = crop_to_mask(pred, gt, region, min_size=MIN_SIZE)
+        with torch.no_grad():
+            out["lpips"] = float(lpips(a, b))
+    return out

@@ -13,8 +13,8 @@ from typing import Any
 
 import torch
 
-from hwp_bench.metrics.image import crop_to_mask, psnr_from_mse, ssim
-from hwp_bench.metrics.protocols.base import MSE_FLOOR, Protocol
+from hwp_bench.metrics.image import psnr_from_mse
+from hwp_bench.metrics.protocols.base import MSE_FLOOR, Protocol, crop_ssim_lpips
 
 __all__ = ["HwpV1"]
 
@@ -61,13 +61,5 @@ class HwpV1(Protocol):
             m = mask.to(torch.float64).unsqueeze(-1)
             err = float(((pred - gt).square() * m).sum() / (m.sum() * 3))
             out["psnr"] = psnr_from_mse(max(err, MSE_FLOOR))
-        if "ssim" in metrics:
-            a, b = crop_to_mask(pred, gt, mask, min_size=11)
-            out["ssim"] = float(ssim(a, b))
-        if "lpips" in metrics:
-            from hwp_bench.metrics.lpips import MIN_SIZE, lpips
-
-            a, b = crop_to_mask(pred, gt, mask, min_size=MIN_SIZE)
-            with torch.no_grad():
-                out["lpips"] = float(lpips(a, b))
+        out.update(crop_ssim_lpips(pred, gt, mask, metrics))
         return out

@@ -48,8 +48,8 @@ from typing import Any
 
 import torch
 
-from hwp_bench.metrics.image import as_image_tensor, crop_to_mask, ssim
-from hwp_bench.metrics.protocols.base import MSE_FLOOR, Protocol
+from hwp_bench.metrics.image import as_image_tensor
+from hwp_bench.metrics.protocols.base import MSE_FLOOR, Protocol, crop_ssim_lpips
 
 __all__ = [
     "ALPHA_FLOOR",
@@ -290,13 +290,5 @@ class HwpV2(Protocol):
         out: dict[str, float] = {}
         if "psnr" in metrics:
             out["psnr"] = float(region_psnr(pred, gt, region))
-        if "ssim" in metrics:
-            a, b = crop_to_mask(pred, gt, region, min_size=11)
-            out["ssim"] = float(ssim(a, b))
-        if "lpips" in metrics:
-            from hwp_bench.metrics.lpips import MIN_SIZE, lpips
-
-            a, b = crop_to_mask(pred, gt, region, min_size=MIN_SIZE)
-            with torch.no_grad():
-                out["lpips"] = float(lpips(a, b))
+        out.update(crop_ssim_lpips(pred, gt, region, metrics))
         return out
