@@ -31,21 +31,6 @@ ORDER = (
 )
 
 
-def hand_box(mask: np.ndarray, pad: int = 3) -> tuple[int, int, int, int]:
-    """A square box (r0, r1, c0, c1) around the mask's pixels, padded, inside the image."""
-    rows, cols = np.nonzero(mask > 0.5)
-    h, w = mask.shape
-    if rows.size == 0:
-        return 0, h, 0, w
-    r0, r1 = rows.min() - pad, rows.max() + 1 + pad
-    c0, c1 = cols.min() - pad, cols.max() + 1 + pad
-    side = min(max(r1 - r0, c1 - c0), h, w)
-    rc, cc = (r0 + r1) // 2, (c0 + c1) // 2
-    r0 = int(np.clip(rc - side // 2, 0, h - side))
-    c0 = int(np.clip(cc - side // 2, 0, w - side))
-    return r0, r0 + side, c0, c0 + side
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--results", default="runs")
@@ -62,6 +47,7 @@ def main() -> None:
 
     from hwp_bench.data import load_frames
     from hwp_bench.results.collect import collect
+    from hwp_bench.results.plots import hand_box
     from hwp_bench.results.report import _load_render
 
     records, _ = collect([args.results])

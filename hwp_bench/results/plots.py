@@ -72,6 +72,25 @@ def capture_bars(
     return _save(fig, path)
 
 
+def hand_box(mask: np.ndarray, pad: int = 3) -> tuple[int, int, int, int]:
+    """A square box ``(r0, r1, c0, c1)`` around the pixels of ``mask`` above 0.5, padded by
+    ``pad`` pixels and kept inside the image (the whole image when the mask is empty).
+
+    Why: at 128 px a whole test frame is too small to tell separated fingers, nails and
+    creases from a blur; figures crop every method to the same box and enlarge it."""
+    rows, cols = np.nonzero(np.asarray(mask) > 0.5)
+    h, w = np.asarray(mask).shape[:2]
+    if rows.size == 0:
+        return 0, h, 0, w
+    r0, r1 = rows.min() - pad, rows.max() + 1 + pad
+    c0, c1 = cols.min() - pad, cols.max() + 1 + pad
+    side = int(min(max(r1 - r0, c1 - c0), h, w))
+    rc, cc = (r0 + r1) // 2, (c0 + c1) // 2
+    r0 = int(np.clip(rc - side // 2, 0, h - side))
+    c0 = int(np.clip(cc - side // 2, 0, w - side))
+    return r0, r0 + side, c0, c0 + side
+
+
 def image_grid(
     rows: Sequence[tuple[str, Sequence[np.ndarray | None]]],
     column_titles: Sequence[str],
@@ -89,7 +108,11 @@ def image_grid(
             img = images[j] if j < len(images) else None
             if img is not None:
                 ax.imshow(
-                    np.clip(img, 0, 1), cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1
+                    np.clip(img, 0, 1),
+                    cmap="gray" if img.ndim == 2 else None,
+                    vmin=0,
+                    vmax=1,
+                    interpolation="nearest",  # enlarged crops: show every pixel, no smoothing
                 )
             if i == 0:
                 ax.set_title(column_titles[j], fontsize=7)

@@ -106,6 +106,9 @@ def _qualitative(sel: Selection, captures: Sequence[str], files: Path, notes: li
         if not test:
             continue
         frame = test[len(test) // 2]
+        # Every panel cropped to the same box around the visible hand (docs/fidelity.md).
+        mask = (frame.annotations or {}).get("visible_mask", frame.mask)
+        r0, r1, c0, c1 = plots.hand_box(mask) if mask is not None else (0, None, 0, None)
         images: list[np.ndarray | None] = [frame.image]
         for method, variant, _ in rows_spec:
             rec = next(
@@ -117,6 +120,7 @@ def _qualitative(sel: Selection, captures: Sequence[str], files: Path, notes: li
                 None,
             )
             images.append(_load_render(rec, frame.index) if rec else None)
+        images = [None if im is None else np.asarray(im)[r0:r1, c0:c1] for im in images]
         grid_rows.append((f"{cap} #{frame.index}", images))
     if not grid_rows:
         return "<p class='note'>no test frames available for the qualitative grid</p>"

@@ -94,3 +94,19 @@ def test_capture_bars_without_table_rows_still_draws(tmp_path):
     path = capture_bars([], [], ["capture00", "capture01"], "psnr", tmp_path / "bars.png")
     with Image.open(path) as img:
         assert img.size[0] > 100 and img.size[1] > 100
+
+
+def test_hand_box_is_a_padded_square_inside_the_image():
+    from hwp_bench.results.plots import hand_box
+
+    mask = np.zeros((40, 60), np.float32)
+    mask[10:20, 30:36] = 1.0  # 10 rows x 6 columns
+    r0, r1, c0, c1 = hand_box(mask, pad=2)
+    assert (r1 - r0, c1 - c0) == (14, 14)  # the longer side plus twice the pad, square
+    assert r0 <= 10 and r1 >= 20 and c0 <= 30 and c1 >= 36  # contains the hand
+    # at the image's corner the box slides inside instead of leaving it
+    mask = np.zeros((40, 60), np.float32)
+    mask[0:8, 55:60] = 1.0
+    assert hand_box(mask, pad=3) == (0, 14, 46, 60)
+    # nothing to centre on: the whole image
+    assert hand_box(np.zeros((40, 60)), pad=3) == (0, 40, 0, 60)
