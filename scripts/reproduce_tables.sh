@@ -48,7 +48,7 @@ run --method wildghand --split all --seeds "$FIRST_SEED" --set pao=off
 run --method wildghand --split all --seeds "$FIRST_SEED" --set pao=binary
 run --method wildghand --split all --seeds "$FIRST_SEED" --set head_offsets=false --set head_refine=false
 
-for t in III V VI VII VIII IX X oracle; do
+for t in III V VI VII VIII IX X oracle captures; do
   "$HB" results table --table "$t" --results "$OUT" --dataset synth --protocol "$PROTOCOL" \
     --test-poses "$TEST_POSES" --out "$TABLES/table_$t.md"
 done

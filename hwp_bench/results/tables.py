@@ -50,7 +50,7 @@ METRIC_LABELS = {
 }
 #: The image metrics' directions, plus the temporal weight, which has no better direction.
 COLUMN_DIRECTIONS = {**HIGHER_IS_BETTER, "omega_e3": None}
-TABLE_IDS = ("III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "oracle")
+TABLE_IDS = ("III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "oracle", "captures")
 
 #: Display names of methods (paper spelling for the paper's methods).
 METHOD_NAMES = {
@@ -675,6 +675,70 @@ def table_oracle(sel: Selection, *, metric: str = "psnr", **_: Any) -> Table:
     )
 
 
+def table_captures(sel: Selection, *, metric: str = "psnr", **_: Any) -> Table:
+    """Beyond the paper: every method per capture between its floor and its ceiling.
+
+    Per capture (seed-averaged): the flat-colour floor, each method's full variant, the perfect
+    avatar's ceiling, then for each method how far it is above the floor and below the
+    ceiling. A method's number only says something next to these two: a capture whose floor
+    is high (a large, evenly lit hand) or whose ceiling is low (test poses the track cannot
+    place) moves every method with it.
+    """
+    captures = sorted({r.capture for r in sel.records})
+    refs = {CEILING[0], FLOOR[0]}
+    methods = [(m, METHOD_NAMES.get(m, m)) for m in sel.methods() if m not in refs]
+
+    def value(method, cap):
+        vals = capture_values(sel.records, method, "full", metric).get(cap)
+        return statistics.fmean(vals) if vals else None
+
+    digits = 2 if metric == "psnr" else 3
+    columns = [("", "floor")] + [(label, metric) for _, label in methods] + [("", "ceiling")]
+    columns += [(label, "above floor") for _, label in methods]
+    columns += [(label, "below ceiling") for _, label in methods]
+    rows: list[Row] = []
+    sums: list[list[float]] = [[] for _ in columns]
+    for cap in captures:
+        floor, ceiling = value(FLOOR[0], cap), value(CEILING[0], cap)
+        got = [value(m, cap) for m, _ in methods]
+        vals = [floor, *got, ceiling]
+        vals += [None if g is None or floor is None else g - floor for g in got]
+        vals += [None if g is None or ceiling is None else ceiling - g for g in got]
+        for k, v in enumerate(vals):
+            if v is not None:
+                sums[k].append(v)
+        rows.append(Row(cap, [Cell(v, digits=digits) for v in vals]))
+    rows.append(
+        Row(
+            "mean over captures",
+            [
+                Cell(statistics.fmean(v) if len(v) == len(captures) else None, digits=digits)
+                for v in sums
+            ],
+        )
+    )
+    notes = [
+        f"{metric.upper()} per capture; floor: the flat colour ({FLOOR[0]}), ceiling: the perfect "
+        f"avatar ({CEILING[0]}), same protocol and test poses. 'above floor' = method - floor, "
+        "'below ceiling' = ceiling - method; a mean is given only when every capture has a value.",
+    ]
+    missing = [m for m in (FLOOR[0], CEILING[0]) if not any(r.method == m for r in sel.records)]
+    for m in missing:
+        notes.append(
+            f"no {m} results: hwp-bench run --method {m} --split all --protocol {sel.protocol} "
+            f"--test-poses {sel.track}"
+        )
+    return Table(
+        "captures",
+        f"every method per capture, between floor and ceiling ({metric.upper()})",
+        columns,
+        rows,
+        sel.context(),
+        notes,
+        row_header="capture",
+    )
+
+
 _BUILDERS: dict[str, Callable[..., Table]] = {
     "III": table_iii,
     "V": table_v,
@@ -684,6 +748,7 @@ _BUILDERS: dict[str, Callable[..., Table]] = {
     "IX": table_ix,
     "X": table_x,
     "ORACLE": table_oracle,
+    "CAPTURES": table_captures,
 }
 
 
@@ -698,7 +763,8 @@ def make_table(
     show_paper: bool = True,
     unavailable: dict[str, str] | None = None,
 ) -> Table:
-    """Build paper table ``table_id`` (III, V, VI, VII, VIII, IX, X, or ``oracle``) from records."""
+    """Build paper table ``table_id`` (III, V, VI, VII, VIII, IX, X) or one of ours (``oracle``,
+    ``captures``) from records."""
     key = str(table_id).upper()
     if key == "IV":  # over any set of imported videos, not one dataset: results/table_iv.py
         from hwp_bench.results.table_iv import table_iv

@@ -124,3 +124,22 @@ def test_results_table_cli_renders_the_reference_rows(folder):
         ["results", "table", "--table", "III", "-r", str(folder), "--test-poses", "estimated"],
     )
     assert res.exit_code == 0 and "test poses estimated" in res.output
+
+
+def test_captures_table_places_every_method_between_floor_and_ceiling(results):
+    t = make_table("captures", results, dataset="hwp-synth-quick-s0", protocol="hwp-v2")
+    labels = [(g, m) for g, m in t.columns]
+    assert labels[0] == ("", "floor") and ("", "ceiling") in labels
+    wg = labels.index(("WildGHand", "psnr"))
+    above = labels.index(("WildGHand", "above floor"))
+    below = labels.index(("WildGHand", "below ceiling"))
+    row = _row(t, "capture04")
+    # wildghand on capture04: mean over seeds 0, 1 of 25.4; floor 18, ceiling 44 (aligned only)
+    assert row.cells[wg].value == pytest.approx(25.4)
+    assert row.cells[above].value == pytest.approx(7.4)
+    assert row.cells[below].value == pytest.approx(18.6)
+    mean = _row(t, "mean over captures")
+    n = [0, 2, *range(4, 11)]
+    assert mean.cells[wg].value == pytest.approx(25 + sum(n) / 10 / len(n))
+    # Handy has seed 0 only; the estimated track's 15 dB and 14 dB never enter
+    assert _row(t, "capture02").cells[labels.index(("Handy", "psnr"))].value == pytest.approx(23.2)

@@ -53,7 +53,7 @@ def test_report_renders_all_sections(tmp_path):
     out = build_report([tmp_path / "runs"], tmp_path / "rep" / "report.html")
     text = out.read_text()
     s = summary(out)
-    assert s["tables"] == 9  # III, IV (online videos), V-X and the oracle gap
+    assert s["tables"] == 10  # III, IV (online videos), V-X, the oracle gap, per capture
     # bars psnr + lpips, qualitative grid, omega plot
     assert s["images"] == 4, text
     for name in ("bars_psnr.png", "bars_lpips.png", "qualitative.png", "omega.png"):
