@@ -4,6 +4,8 @@
     .venv/bin/python benchmarks/fidelity.py --capture capture04 --dataset synth-clean
     .venv/bin/python benchmarks/fidelity.py --method handy --capture capture06 --tracks aligned
     .venv/bin/python benchmarks/fidelity.py --set refine_frames=false     # the paper's head (iv)
+    .venv/bin/python benchmarks/fidelity.py --run runs/p0/wildghand-quick-synth-s0-92f4e2f96b \
+        --capture capture04 --tracks ""                                      # a finished run's fit
 
 Fits the quick preset of ``--method`` on the capture's training frames (``--dataset synth``:
 the perturbed capture; ``synth-clean``: its clean twin; both give methods the estimator-noised
@@ -20,6 +22,10 @@ hand parameters), then prints one JSON line:
 * per test-pose track: mean hwp-v2 PSNR / SSIM / LPIPS of the test clip, and with
   ``--reference`` the perfect avatar (the generator's renderer) on the same track and frames:
   the ceiling.
+
+With ``--run RUN_FOLDER`` nothing is fitted: the method is loaded from that run's checkpoint
+of ``--capture`` with the run's own config (``run.json``), so the training-pose errors of the
+fits behind the tables can be measured after the fact (``fit`` is then omitted).
 
 This is the development measurement; the tables come from ``hwp-bench run --protocol hwp-v2
 --test-poses exact|aligned`` (docs/fidelity.md).
@@ -139,6 +145,7 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], dest="overrides")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--save", default="", help="save the fitted method to this folder")
+    ap.add_argument("--run", default="", help="load this hwp-bench run's fit instead of fitting")
     ap.add_argument(
         "--exact-train",
         action="store_true",
@@ -153,12 +160,37 @@ def main() -> None:
     from hwp_bench.data import load_frames
     from hwp_bench.methods.registry import get_method
 
+    if args.run:  # the run says which training frames its fit saw
+        args.dataset = json.loads((Path(args.run) / "run.json").read_text())["dataset"]
     train = load_frames(args.dataset, args.capture, "train")
     if args.exact_train:
         train = [replace(f, hands=dict(f.annotations["exact_hands"])) for f in train]
     # The test clip is scored against the perturbed capture's frames (its test clip is clean:
     # the same pixels as the twin's), as hwp-bench run does.
     test = load_frames("synth", args.capture, "test")
+    if args.run:
+        run = json.loads((Path(args.run) / "run.json").read_text())
+        args.method, args.seed = run["method"]["id"], int(run.get("seed", args.seed))
+        args.overrides = list(run.get("overrides", []))
+        cls = get_method(args.method)
+        folder = Path(args.run) / "checkpoints" / args.capture
+        if not (folder / cls.STATE_FILE).is_file():
+            raise SystemExit(f"{folder} holds no finished fit ({cls.STATE_FILE} missing)")
+        method = cls(config=run["config"], checkpoint=folder)
+        method.setup(train)  # attaches the frames; the loaded avatar and corrections are kept
+        out = {
+            "method": args.method,
+            "run": run.get("run", Path(args.run).name),
+            "capture": args.capture,
+            "dataset": args.dataset,
+            "pose_error": pose_errors(refined_training_hands(method), train),
+        }
+        for track in [t for t in args.tracks.split(",") if t]:
+            out[track] = score_track(
+                method, test, track, args.reference, args.capture, args.dataset
+            )
+        print(json.dumps(out))
+        return
     cls = get_method(args.method)
     cfg = cls.method_info().resolve_config(args.preset, args.overrides, seed=args.seed)
     method = cls(config=cfg)
