@@ -11,23 +11,7 @@ from wildghand.geometry import (
     vertex_rotations,
 )
 
-
-def _quat_to_matrix(q):
-    w, x, y, z = q.unbind(-1)
-    return torch.stack(
-        [
-            1 - 2 * (y * y + z * z),
-            2 * (x * y - w * z),
-            2 * (x * z + w * y),
-            2 * (x * y + w * z),
-            1 - 2 * (x * x + z * z),
-            2 * (y * z - w * x),
-            2 * (x * z - w * y),
-            2 * (y * z + w * x),
-            1 - 2 * (x * x + y * y),
-        ],
-        -1,
-    ).reshape(*q.shape[:-1], 3, 3)
+from hwp_bench.render.projection import quat_to_rotmat
 
 
 def test_quaternion_round_trip_and_product():
@@ -37,10 +21,10 @@ def test_quaternion_round_trip_and_product():
     aa[1] = torch.tensor([torch.pi, 0, 0])  # 180 degrees: trace = -1
     r = axis_angle_to_matrix(aa)
     q = matrix_to_quaternion(r)
-    assert torch.allclose(_quat_to_matrix(q), r, atol=1e-5)
+    assert torch.allclose(quat_to_rotmat(q), r, atol=1e-5)
     r2 = axis_angle_to_matrix(torch.randn(500, 3, generator=g))
     q12 = quaternion_multiply(q, matrix_to_quaternion(r2))
-    assert torch.allclose(_quat_to_matrix(q12), r @ r2, atol=1e-5)
+    assert torch.allclose(quat_to_rotmat(q12), r @ r2, atol=1e-5)
     noisy = r + 0.01 * torch.randn(500, 3, 3, generator=g)
     o = orthonormalize(noisy)
     assert torch.allclose(o.transpose(-1, -2) @ o, torch.eye(3).expand(500, 3, 3), atol=1e-5)
