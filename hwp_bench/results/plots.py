@@ -99,7 +99,7 @@ def image_grid(
     """Rows of images (``None`` shows an empty panel): label, then one image per column."""
     plt = _plt()
     n_rows, n_cols = len(rows), len(column_titles)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.6 * n_cols, 1.7 * n_rows), squeeze=False)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.4 * n_cols, 2.5 * n_rows), squeeze=False)
     for i, (label, images) in enumerate(rows):
         for j in range(n_cols):
             ax = axes[i][j]

@@ -26,7 +26,15 @@ from hwp_bench.io import atomic_write_text
 from hwp_bench.results import plots
 from hwp_bench.results.collect import ResultRecord, collect
 from hwp_bench.results.omega import omega_correlation, omega_series, strengths_for
-from hwp_bench.results.tables import METHOD_NAMES, TABLE_IDS, Selection, TableError, make_table
+from hwp_bench.results.tables import (
+    CEILING,
+    FLOOR,
+    METHOD_NAMES,
+    TABLE_IDS,
+    Selection,
+    TableError,
+    make_table,
+)
 
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
@@ -96,6 +104,10 @@ def _method_rows(sel: Selection) -> list[tuple[str, str, str]]:
 
 def _qualitative(sel: Selection, captures: Sequence[str], files: Path, notes: list[str]) -> str:
     rows_spec = [r for r in _method_rows(sel) if r[1] == "full"]
+    # The ceiling first and the floor last, as in every table: a render reads between them.
+    present = {r.method for r in sel.records}
+    rows_spec = [(CEILING[0], "full", CEILING[1])] * (CEILING[0] in present) + rows_spec
+    rows_spec += [(FLOOR[0], "full", FLOOR[1])] * (FLOOR[0] in present)
     grid_rows: list[tuple[str, list[np.ndarray | None]]] = []
     for cap in captures:
         try:
