@@ -48,6 +48,19 @@ run --method wildghand --split all --seeds "$FIRST_SEED" --set pao=off
 run --method wildghand --split all --seeds "$FIRST_SEED" --set pao=binary
 run --method wildghand --split all --seeds "$FIRST_SEED" --set head_offsets=false --set head_refine=false
 
+# The exact test poses (HWP-Synth only): the same fits rescored, for the fidelity targets
+# (docs/fidelity.md): the ceiling, the floor, WildGHand and its clean-twin oracle.
+run_exact() {
+  "$HB" run --out "$OUT" --no-progress --protocol "$PROTOCOL" --test-poses exact "$@" \
+    || echo "warning: hwp-bench run --test-poses exact $* did not finish cleanly" >&2
+}
+run_exact --method perfect-avatar --split all --seeds "$FIRST_SEED"
+run_exact --method mean-color --split all --seeds "$FIRST_SEED"
+run_exact --method wildghand --split all --seeds "$SEEDS"
+run_exact --method wildghand --split all --seeds "$SEEDS" --dataset synth-clean
+"$HB" results table --table captures --results "$OUT" --dataset synth --protocol "$PROTOCOL" \
+  --test-poses exact --out "$TABLES/table_captures_exact.md"
+
 for t in III V VI VII VIII IX X oracle captures; do
   "$HB" results table --table "$t" --results "$OUT" --dataset synth --protocol "$PROTOCOL" \
     --test-poses "$TEST_POSES" --out "$TABLES/table_$t.md"
