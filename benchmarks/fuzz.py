@@ -433,10 +433,11 @@ def fuzz_zips(n: int, rng: np.random.Generator, tally: Tally, workdir: Path) -> 
 
 def fuzz_uploads(blobs: list[bytes], tally: Tally, workdir: Path) -> None:
     from fastapi.testclient import TestClient
-    from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
     from hwp_leaderboard.database import Store
     from hwp_leaderboard.limits import Limits
     from hwp_leaderboard.server import Settings, create_app
+
+    from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
 
     settings = Settings(
         storage=workdir / "server",
