@@ -125,3 +125,19 @@ def crop_ssim_lpips(
         with torch.no_grad():
             out["lpips"] = float(lpips(a, b))
     return out
+
+
+def gaussian_ssim_params(region_input: str) -> dict[str, Any]:
+    """The SSIM settings of the region protocols (scikit-image's Gaussian form), described for
+    ``params``; ``region_input`` says which box the two images are cropped to."""
+    return {
+        "window": "gaussian",
+        "win_size": 11,
+        "sigma": 1.5,
+        "K1": 0.01,
+        "K2": 0.03,
+        "covariance": "population",
+        "region": "valid",
+        "data_range": 1.0,
+        "input": region_input,
+    }

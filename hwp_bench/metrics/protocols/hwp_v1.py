@@ -14,7 +14,12 @@ from typing import Any
 import torch
 
 from hwp_bench.metrics.image import psnr_from_mse
-from hwp_bench.metrics.protocols.base import MSE_FLOOR, Protocol, crop_ssim_lpips
+from hwp_bench.metrics.protocols.base import (
+    MSE_FLOOR,
+    Protocol,
+    crop_ssim_lpips,
+    gaussian_ssim_params,
+)
 
 __all__ = ["HwpV1"]
 
@@ -32,17 +37,7 @@ class HwpV1(Protocol):
         return {
             "region": "ground-truth hand mask >= 0.5",
             "psnr": {"over": "mask pixels x 3 channels", "data_range": 1.0, "mse_floor": MSE_FLOOR},
-            "ssim": {
-                "window": "gaussian",
-                "win_size": 11,
-                "sigma": 1.5,
-                "K1": 0.01,
-                "K2": 0.03,
-                "covariance": "population",
-                "region": "valid",
-                "data_range": 1.0,
-                "input": "mask bounding box (>= 11 px), outside mask black",
-            },
+            "ssim": gaussian_ssim_params("mask bounding box (>= 11 px), outside mask black"),
             "lpips": {
                 "net": "alex",
                 "version": "0.1",

@@ -49,7 +49,12 @@ from typing import Any
 import torch
 
 from hwp_bench.metrics.image import as_image_tensor
-from hwp_bench.metrics.protocols.base import MSE_FLOOR, Protocol, crop_ssim_lpips
+from hwp_bench.metrics.protocols.base import (
+    MSE_FLOOR,
+    Protocol,
+    crop_ssim_lpips,
+    gaussian_ssim_params,
+)
 
 __all__ = [
     "ALPHA_FLOOR",
@@ -229,17 +234,7 @@ class HwpV2(Protocol):
                 "ties": "the zero shift",
             },
             "psnr": {"over": "core pixels x 3 channels", "data_range": 1.0, "mse_floor": MSE_FLOOR},
-            "ssim": {
-                "window": "gaussian",
-                "win_size": 11,
-                "sigma": 1.5,
-                "K1": 0.01,
-                "K2": 0.03,
-                "covariance": "population",
-                "region": "valid",
-                "data_range": 1.0,
-                "input": "core bounding box (>= 11 px), outside core black",
-            },
+            "ssim": gaussian_ssim_params("core bounding box (>= 11 px), outside core black"),
             "lpips": {
                 "net": "alex",
                 "version": "0.1",
