@@ -174,6 +174,33 @@ def test_register_matches_the_slow_reference_and_batches():
             torch.testing.assert_close(fast[k][keep], pred[k][keep], rtol=0, atol=0)
 
 
+def test_register_on_the_hand_box_matches_the_reference_inside_and_at_the_borders():
+    """The fast path works on the box around the hand: a hand inside the image, one cut by
+    the image's corner (replicate padding), and a frame with nothing covered."""
+    from hwp_bench.metrics.protocols.hwp_v2 import register, register_reference
+
+    rng = np.random.default_rng(11)
+    h, w = 24, 21
+    pred = torch.as_tensor(rng.uniform(0, 1, (3, h, w, 3)))
+    gt = torch.as_tensor(rng.uniform(0, 1, (3, h, w, 3)))
+    covered = torch.zeros(3, h, w, dtype=torch.bool)
+    region = torch.zeros(3, h, w, dtype=torch.bool)
+    covered[0, 7:15, 5:12] = torch.as_tensor(rng.uniform(0, 1, (8, 7)) > 0.2)
+    region[0, 8:16, 6:13] = torch.as_tensor(rng.uniform(0, 1, (8, 7)) > 0.3)
+    covered[1, :6, -5:] = torch.as_tensor(rng.uniform(0, 1, (6, 5)) > 0.2)
+    region[1, :5, -6:] = True
+    for radius in (1, 2, 3):
+        fast = register(pred, covered, gt, region, radius)
+        for k in range(3):
+            slow = register_reference(pred[k], covered[k], gt[k], region[k], radius)
+            torch.testing.assert_close(fast[k], slow, rtol=0, atol=1e-12)
+            # one frame alone gives what it gets in the batch (the box is the batch's union)
+            alone = register(pred[k], covered[k], gt[k], region[k], radius)
+            torch.testing.assert_close(alone, fast[k], rtol=0, atol=0)
+        torch.testing.assert_close(fast[2], pred[2], rtol=0, atol=0)  # nothing covered
+        assert not torch.equal(fast[0], pred[0]) and not torch.equal(fast[1], pred[1])
+
+
 def test_registration_undoes_a_small_shift_but_not_a_blur_or_noise():
     from hwp_bench.metrics.degradations import degrade
 

@@ -118,13 +118,26 @@ def _shifts(radius: int) -> list[tuple[int, int]]:
     return out
 
 
-def _window_mean(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """Weighted mean of ``x`` ``[N, H, W]`` over each pixel's WINDOW x WINDOW neighbourhood."""
-    pool = torch.nn.functional.avg_pool2d
-    k = WINDOW
-    num = pool((x * weight).unsqueeze(1), k, stride=1, padding=k // 2, count_include_pad=True)
-    den = pool(weight.unsqueeze(1), k, stride=1, padding=k // 2, count_include_pad=True)
-    return (num / den.clamp_min(1e-12)).squeeze(1)
+def _hand_box(covered: torch.Tensor, region: torch.Tensor) -> tuple[int, int, int, int] | None:
+    """Rows and columns ``(y0, y1, x0, x1)`` around every covered or region pixel of the batch,
+    grown by the window's half-width and clipped to the image; None when nothing is covered.
+
+    Registration outside it changes nothing: uncovered pixels keep their value, and pixels
+    there have no region weight, so computing on the box alone gives the same picks.
+    """
+    if not bool(covered.any()):
+        return None
+    touched = covered.any(0) | region.any(0)
+    rows = torch.nonzero(touched.any(1)).flatten()
+    cols = torch.nonzero(touched.any(0)).flatten()
+    h, w = touched.shape
+    half = WINDOW // 2
+    return (
+        max(int(rows[0]) - half, 0),
+        min(int(rows[-1]) + half + 1, h),
+        max(int(cols[0]) - half, 0),
+        min(int(cols[-1]) + half + 1, w),
+    )
 
 
 def register(
@@ -140,27 +153,73 @@ def register(
     over the WINDOW x WINDOW region pixels around it, is smallest; the pixel takes the
     prediction's value at that displacement. Sources must be covered too (an uncovered source
     counts as the largest error). Pixels the method does not cover keep their own value.
+
+    How it is fast (about 10x the direct form, same picks): it works on the box around the
+    hand (:func:`_hand_box`) in channels-first layout with in-place operations, compares
+    window *sums* of channel sums (the window's region-pixel count and the 3 channels are the
+    same for every shift, so dividing by them cannot change which shift is smallest), and
+    remembers the winning shift's index, gathering the values once.
     """
     lead = pred.shape[:-3]
     h, w = pred.shape[-3:-1]
     p = pred.reshape(-1, h, w, 3)
     c = covered.reshape(-1, h, w)
     g = gt.reshape(-1, h, w, 3)
-    weight = region.reshape(-1, h, w).to(p.dtype)
-    r = int(radius)
-    pp = torch.nn.functional.pad(p.permute(0, 3, 1, 2), (r, r, r, r), mode="replicate")
-    cp = torch.nn.functional.pad(c.to(p.dtype).unsqueeze(1), (r, r, r, r)).squeeze(1) > 0.5
-    best = torch.full((p.shape[0], h, w), float("inf"), dtype=p.dtype)
+    reg = region.reshape(-1, h, w)
     out = p.clone()
-    for dy, dx in _shifts(r):
-        src = pp[:, :, r + dy : r + dy + h, r + dx : r + dx + w].permute(0, 2, 3, 1)
-        ok = cp[:, r + dy : r + dy + h, r + dx : r + dx + w]
-        err = torch.where(ok, (src - g).square().mean(-1), torch.ones((), dtype=p.dtype))
-        score = _window_mean(err, weight)
+    box = _hand_box(c, reg)
+    if box is None:
+        return out.reshape(*lead, h, w, 3)
+    y0, y1, x0, x1 = box
+    bh, bw = y1 - y0, x1 - x0
+    # The box grown by the window's half-width e: window sums over it need no padding.
+    e = WINDOW // 2
+    r = int(radius)
+    R = r + e
+    eh, ew = bh + 2 * e, bw + 2 * e
+    pad = torch.nn.functional.pad
+    # Sources: the image padded by r + e (replicate; uncovered outside), cut to the box +- R;
+    # ground truth and region weight padded by e (zero weight outside the image).
+    pp = pad(p.permute(0, 3, 1, 2), (R, R, R, R), mode="replicate")
+    pp = pp[:, :, y0 : y1 + 2 * R, x0 : x1 + 2 * R].contiguous()
+    uncov = ~pad(c.unsqueeze(1), (R, R, R, R))[:, :, y0 : y1 + 2 * R, x0 : x1 + 2 * R]
+    gb = pad(g.permute(0, 3, 1, 2), (e, e, e, e))[
+        :, :, y0 : y1 + 2 * e, x0 : x1 + 2 * e
+    ].contiguous()
+    weight = pad(reg.unsqueeze(1).to(p.dtype), (e, e, e, e))[
+        :, :, y0 : y1 + 2 * e, x0 : x1 + 2 * e
+    ].contiguous()
+    n = p.shape[0]
+    best = torch.full((n, 1, bh, bw), float("inf"), dtype=p.dtype)
+    pick = torch.zeros((n, 1, bh, bw), dtype=torch.long)
+    diff = torch.empty((n, 3, eh, ew), dtype=p.dtype)
+    err = torch.empty((n, 1, eh, ew), dtype=p.dtype)
+    shifts = _shifts(r)
+    for k, (dy, dx) in enumerate(shifts):
+        src = pp[:, :, r + dy : r + dy + eh, r + dx : r + dx + ew]
+        torch.sub(src, gb, out=diff)
+        diff.square_()
+        torch.sum(diff, 1, keepdim=True, out=err)
+        # an uncovered source: the largest error, 1 per channel
+        err.masked_fill_(uncov[:, :, r + dy : r + dy + eh, r + dx : r + dx + ew], 3.0)
+        err.mul_(weight)
+        rows = err[:, :, 0:bh] + err[:, :, 1 : bh + 1]
+        for i in range(2, WINDOW):
+            rows += err[:, :, i : bh + i]
+        score = rows[..., 0:bw] + rows[..., 1 : bw + 1]
+        for j in range(2, WINDOW):
+            score += rows[..., j : bw + j]
         better = score < best
-        best = torch.where(better, score, best)
-        out = torch.where(better.unsqueeze(-1), src, out)
-    out = torch.where(c.unsqueeze(-1), out, p)
+        torch.minimum(best, score, out=best)
+        pick.masked_fill_(better, k)
+    # Gather each pixel's winning source once.
+    table = torch.tensor(shifts, dtype=torch.long)[pick[:, 0]]
+    frames = torch.arange(n).view(-1, 1, 1)
+    yy = torch.arange(bh).view(1, bh, 1) + R + table[..., 0]
+    xx = torch.arange(bw).view(1, 1, bw) + R + table[..., 1]
+    chosen = pp.permute(0, 2, 3, 1)[frames, yy, xx]
+    inside = c[:, y0:y1, x0:x1].unsqueeze(-1)
+    out[:, y0:y1, x0:x1] = torch.where(inside, chosen, out[:, y0:y1, x0:x1])
     return out.reshape(*lead, h, w, 3)
 
 
