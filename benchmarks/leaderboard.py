@@ -112,16 +112,19 @@ def ground_truth(frames):  # noqa: ANN001, ANN201
 def write_submission(frames, out: Path, *, noise: float, seed: int, method: str) -> Path:  # noqa: ANN001
     from hwp_leaderboard.pack import pack_submission
 
+    """A run folder as a method writes it, packed: per frame the hand drawn on black
+    (``<index>.npy``) and its silhouette (``<index>.alpha.npy``): the frame's mask with a
+    little noise. With a silhouette, ``hwp-v2`` registers the render (its costly part)."""
     rng = np.random.default_rng(seed)
     run = out.with_suffix("")
     for cap, fr in frames.items():
         d = run / "renders" / cap
         d.mkdir(parents=True, exist_ok=True)
         for f in fr:
-            np.save(
-                d / f"{f.index:05d}.npy",
-                np.clip(f.image + rng.normal(0, noise, f.image.shape), 0, 1),
-            )
+            alpha = np.clip(f.mask + rng.normal(0, 0.02, f.mask.shape), 0, 1)
+            color = np.clip(f.image + rng.normal(0, noise, f.image.shape), 0, 1)
+            np.save(d / f"{f.index:05d}.npy", (color * alpha[..., None]).astype(np.float32))
+            np.save(d / f"{f.index:05d}.alpha.npy", alpha.astype(np.float32))
     return pack_submission(run, out, {"method": method, "authors": ["bench"], "split": "inter"})
 
 
