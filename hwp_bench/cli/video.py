@@ -51,6 +51,12 @@ def import_video(
     sam_checkpoint: Path | None = typer.Option(
         None, help="Refine masks with SAM (needs segment_anything) from this checkpoint."
     ),
+    mask_refine: str = typer.Option(
+        "auto",
+        help="Move the fitted silhouette's outline to the frame's colour edges: colour "
+        "(GrabCut, OpenCV from the video extra), none, or auto (colour when OpenCV imports). "
+        "Ignored with --sam-checkpoint.",
+    ),
     name: str | None = typer.Option(None, help="Dataset name (default: video-<first stem>)."),
     overwrite: bool = typer.Option(False, help="Replace OUT if it exists."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bars."),
@@ -74,6 +80,7 @@ def import_video(
         max_gap=max_gap,
         hand_model=hand_model,
         sam_checkpoint=None if sam_checkpoint is None else str(sam_checkpoint),
+        mask_refine=mask_refine,
     )
     try:
         result = import_videos(

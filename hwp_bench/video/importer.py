@@ -53,11 +53,15 @@ from hwp_bench.video.errors import VideoError
 from hwp_bench.video.landmarks import landmark_offsets
 from hwp_bench.video.tracks import DETECTED, INTERPOLATED, MISSING, SideTrack, build_tracks
 
-IMPORT_VERSION = 1
+IMPORT_VERSION = 2  # 2: masks refined by colour (GrabCut) by default
 REPORT = "hwp_video.json"
 REVISION_PREFIX = "hwp_bench.video"
 FOCAL_PER_PIXEL = 5000.0 / 256.0  # HWP's focal convention: f = 5000/256 * max(H, W)
 CROPS = ("frame", "video", "none")
+#: How masks are refined after the fitted hands are rasterised (masks.py): ``auto`` is
+#: ``colour`` when OpenCV imports (the video extra brings it), else ``none``; a SAM checkpoint,
+#: when given, is used instead.
+MASK_REFINES = ("auto", "colour", "none")
 
 
 @dataclass
@@ -79,9 +83,19 @@ class ImportOptions:
     hand_model: str = "open"
     landmark_offsets: bool = True  # correct the estimator's landmark convention (landmarks.py)
     sam_checkpoint: str | None = None
+    mask_refine: str = "auto"
 
     def check(self) -> None:
         from hwp_bench.data.tags import PERTURBATIONS
+        from hwp_bench.video.masks import colour_refine_available
+
+        if self.mask_refine not in MASK_REFINES:
+            raise VideoError(
+                f"mask refinement must be one of {', '.join(MASK_REFINES)}, "
+                f"got {self.mask_refine!r}"
+            )
+        if self.mask_refine == "colour" and colour_refine_available():
+            raise VideoError(f"--mask-refine colour: {colour_refine_available()}")
 
         if self.crop not in CROPS:
             raise VideoError(f"crop must be one of {', '.join(CROPS)}, got {self.crop!r}")
@@ -119,6 +133,7 @@ class CaptureImport:
     frames_without_hands: list[int] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     estimator: str = ""
+    masks: dict[str, int] = field(default_factory=dict)  # frames per mask source
 
     def summary(self) -> str:
         parts = []
@@ -137,6 +152,10 @@ class CaptureImport:
                 "protocols score hand pixels, so scoring this capture will fail on them; "
                 "cut the video where the hands are visible"
             )
+        refined = sum(v for k, v in self.masks.items() if k != "fitted")
+        if refined:
+            how = "/".join(k for k in self.masks if k != "fitted")
+            tail = f"; {refined} masks refined ({how})" + tail
         return (
             f"{self.capture} <- {Path(self.video).name}: {self.num_frames} frames, "
             f"{self.hand_type}; " + "; ".join(parts) + tail
@@ -254,13 +273,20 @@ def write_capture(
     model,
     opts: ImportOptions,
     progress: bool,
-) -> list[int]:
+) -> tuple[list[int], dict[str, int]]:
     """Second pass over the video: crop, mask and write every frame; returns the frames
-    that have no hand at all."""
+    that have no hand at all and how many masks came from each source."""
     import torch
 
     from hwp_bench.data.frame import Frame, HandParams
-    from hwp_bench.video.masks import crop_image, crop_intrinsics, hand_mask, sam_refine
+    from hwp_bench.video.masks import (
+        colour_refine,
+        colour_refine_available,
+        crop_image,
+        crop_intrinsics,
+        hand_mask,
+        sam_refine,
+    )
 
     w, h = size
     per_frame: list[dict[str, HandParams]] = [{} for _ in range(n)]
@@ -289,7 +315,12 @@ def write_capture(
     else:
         video_box = full_frame_box(w, h)
     empty = [k for k in range(n) if not per_frame[k]]
+    sources: dict[str, int] = {}
     sam = bool(opts.sam_checkpoint)
+    colour = not sam and (
+        opts.mask_refine == "colour"
+        or (opts.mask_refine == "auto" and colour_refine_available() is None)
+    )
 
     def rows():
         box = video_box
@@ -301,9 +332,14 @@ def write_capture(
             Kc = crop_intrinsics(K, x0, y0, s, opts.size)
             image = crop_image(img, x0, y0, s, opts.size)
             mask = hand_mask(verts[k], Kc, opts.size, opts.size)
-            refined = False
+            source = "fitted"
             if sam and per_frame[k]:
                 mask, refined = sam_refine(image, mask, opts.sam_checkpoint)
+                source = "sam" if refined else source
+            elif colour and per_frame[k]:
+                mask, refined = colour_refine(image, mask)
+                source = "colour" if refined else source
+            sources[source] = sources.get(source, 0) + 1
             status = {
                 side: tracks[side].status[k] if side in tracks else MISSING
                 for side in ("right", "left")
@@ -314,7 +350,7 @@ def write_capture(
                     "source_frame": k * opts.every,
                     "crop": [x0, y0, s],
                     **status,
-                    **({"sam_refined": refined} if sam else {}),
+                    "mask": source,  # fitted silhouette, or refined by colour or SAM
                 },
             }
             if pts is not None:
@@ -337,7 +373,7 @@ def write_capture(
     writer.write_capture(
         capture, rows(), num_frames=n, hand_type=hand_type, tags=list(opts.tags), progress=progress
     )
-    return empty
+    return empty, sources
 
 
 def _reap_stale(out: Path) -> None:
@@ -466,7 +502,7 @@ def _import_one(video, info, cap, writer, model, opts, estimator_factory, progre
     offsets = landmark_offsets(opts.hand_model) if opts.landmark_offsets else None
     fits = fit_tracks(tracks, K, model, progress, label=cap, offsets=offsets)
     t2 = time.perf_counter()
-    empty = write_capture(
+    empty, masks = write_capture(
         writer, cap, video, size, K, n, hand_type, fits, tracks, model, opts, progress
     )
     t3 = time.perf_counter()
@@ -496,6 +532,7 @@ def _import_one(video, info, cap, writer, model, opts, estimator_factory, progre
         frames_without_hands=empty,
         timings={"detect_s": t1 - t0, "fit_s": t2 - t1, "write_s": t3 - t2},
         estimator=estimators[0] if estimators else "",
+        masks=masks,
     )
 
 
@@ -533,6 +570,7 @@ def _write_report(root: Path, results: list[CaptureImport], opts, estimator_fact
                 "frames_without_hands": r.frames_without_hands,
                 "test_frames_without_hands": r.test_frames_without_hands,
                 "timings_s": {k: round(v, 3) for k, v in r.timings.items()},
+                "masks": r.masks,
             }
             for r in results
         },

@@ -44,7 +44,7 @@ def imported(tmp_path_factory, scene):
     result = import_videos(
         [video],
         tmp / "ds",
-        options=ImportOptions(size=48, crop="frame", max_gap=2, tags=("blur",)),
+        options=ImportOptions(size=48, crop="frame", max_gap=2, tags=("blur",), mask_refine="none"),
         estimator_factory=lambda: ScriptedEstimator(scene[3]),
         progress=False,
     )
@@ -68,7 +68,9 @@ def test_every_frame_is_kept_and_the_missing_ones_reported(imported):
     assert cap["sides"]["right"]["interpolated_frames"] == [4]
     assert result.captures[0].hand_type == "single"
     manifest = json.loads((root / "hwp_dataset.json").read_text())
-    assert manifest["revision"].startswith("hwp_bench.video v1 ")
+    assert manifest["revision"].startswith("hwp_bench.video v2 ")
+    assert cap["masks"] == {"fitted": FRAMES}  # --mask-refine none: every mask the silhouette
+    assert {f.annotations["video"]["mask"] for f in frames} == {"fitted"}
     assert report["estimator"] == "scripted" and report["options"]["max_gap"] == 2
     assert sorted(p.name for p in root.parent.iterdir() if p.name.startswith(".")) == []
 
