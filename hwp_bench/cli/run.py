@@ -24,23 +24,12 @@ def _fail(msg: str, code: int = EXIT_USAGE):
 
 
 def _parse_seeds(text: str) -> list[int]:
-    seeds: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if "-" in part[1:]:
-            lo, hi = part.split("-", 1)
-            if not (lo.isdigit() and hi.isdigit()) or int(hi) < int(lo):
-                _fail(f"--seeds: cannot read {part!r} (use e.g. 0,1,2 or 0-4)")
-            seeds.extend(range(int(lo), int(hi) + 1))
-        elif part.isdigit():
-            seeds.append(int(part))
-        else:
-            _fail(f"--seeds: {part!r} is not a non-negative integer (use e.g. 0,1,2)")
-    if not seeds:
-        _fail("--seeds: give at least one seed")
-    return list(dict.fromkeys(seeds))
+    from hwp_bench.cli.seeds import parse_seeds
+
+    try:
+        return parse_seeds(text)
+    except ValueError as exc:
+        _fail(str(exc))
 
 
 def run(

@@ -61,4 +61,3 @@ def hash_ground_truth(frames: Iterable) -> str:
     for f in sorted(frames, key=lambda fr: int(fr.index)):
         _update(h, f.index, f.image, f.mask, b"mask")
     return h.hexdigest()
-

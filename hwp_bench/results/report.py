@@ -224,12 +224,17 @@ def build_report(
     dataset: str | None = None,
     track: str | None = None,
     captures: Sequence[str] | None = None,
+    seeds: Sequence[int] | None = None,
 ) -> Path:
-    """Write the HTML report to ``out`` (and its figures to ``<out stem>_files/``)."""
+    """Write the HTML report to ``out`` (and its figures to ``<out stem>_files/``); with
+    ``seeds``, only the result files of those seeds count."""
+    from hwp_bench.results.tables import only_seeds
+
     out = Path(out)
     files = out.parent / f"{out.stem}_files"
     files.mkdir(parents=True, exist_ok=True)
     records, skipped = collect(results)
+    records = only_seeds(records, seeds)
     sel = Selection.make(records, protocol=protocol, preset=preset, dataset=dataset, track=track)
     notes: list[str] = [f"skipped {s}" for s in skipped]
     parts = [

@@ -224,6 +224,19 @@ def _only(values: set[str], what: str, requested: str | None, default: str | Non
     )
 
 
+def only_seeds(records: Sequence[ResultRecord], seeds: Sequence[int] | None) -> list:
+    """The records of ``seeds`` (all when None). A table averages the seeds it is given
+    (rule 2); this is how one asks for one seed's table, or for the seeds every method ran."""
+    if seeds is None:
+        return list(records)
+    wanted = {int(s) for s in seeds}
+    kept = [r for r in records if r.seed in wanted]
+    if records and not kept:
+        have = ", ".join(str(s) for s in sorted({r.seed for r in records}))
+        raise TableError(f"no result files for seeds {sorted(wanted)} (the files have: {have})")
+    return kept
+
+
 @dataclass
 class Selection:
     """The records a table is computed from: one protocol, one preset, one dataset."""
