@@ -91,6 +91,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "w_pao": 0.5,
     "w_cross": 0.1,
     "mask_target": True,  # black out the frame outside its hand mask, as the authors do
+    # colour terms (rec, perceptual) over the whole frame (paper) or the hand mask only ("hand":
+    # off the mask only the silhouette judges, so misposed edges are not taught to be dark)
+    "colour_region": "frame",
     # -- optimisation -----------------------------------------------------------------------
     # Defaults are the quick (CPU) values, so that a bare WildGHand(config={}) runs here; the
     # paper preset sets the paper's: lr 1e-4 halved every 5 epochs, 50 epochs, batch 4.
@@ -145,6 +148,8 @@ def full_config(config: dict[str, Any] | None = None, preset: str | None = None)
         raise KeyError(f"unknown WildGHand config keys: {unknown}")
     if out["pao"] not in ("full", "binary", "off"):
         raise ValueError(f"pao must be full, binary or off, got {out['pao']!r}")
+    if out["colour_region"] not in ("frame", "hand"):
+        raise ValueError(f"colour_region must be frame or hand, got {out['colour_region']!r}")
     if out["scale_mode"] not in ("spacing", "free"):
         raise ValueError(f"scale_mode must be spacing or free, got {out['scale_mode']!r}")
     return out

@@ -5,7 +5,8 @@ section 'WildGHand'). Per training frame, with W the PAO weight map (all ones wh
 ``pao=off``), I the render and I_l the frame's target (blacked out off the hand mask):
 
     name         weight key     value
-    rec          w_rec          mean(W * |I - I_l|)              W-weighted L1 (w_rec = 100)
+    rec          w_rec          mean(W * |I - I_l|)              W-weighted L1 (w_rec = 100); with
+                                                                 colour_region="hand", W * mask
     perceptual   w_perceptual   LPIPS(I, I_l')                   I_l' = I_l where W > 0, else I
     silhouette   w_silhouette   mean(|alpha - mask| * [W > 0])   rendered alpha vs the hand mask
     opacity      w_opacity      mean((o - 1)^2)                  opacities towards 1
@@ -191,14 +192,28 @@ class LossTerm:
 
 
 # -- the terms ----------------------------------------------------------------------------------
+def colour_weight(ctx: FrameContext) -> torch.Tensor:
+    """Where the colour terms look: W everywhere (``colour_region="frame"``, the paper's and
+    the authors' form: off the hand mask the target is black), or W times the hand mask
+    (``"hand"``: off the mask only the silhouette term judges the render, so a Gaussian that a
+    training pose error pushes past the outline is not taught to be dark)."""
+    if ctx.config.get("colour_region", "frame") == "hand" and ctx.mask is not None:
+        return ctx.weight * ctx.mask
+    return ctx.weight
+
+
 def rec_term(ctx: FrameContext) -> torch.Tensor:
-    return weighted_l1(ctx.render, ctx.target, ctx.weight)
+    return weighted_l1(ctx.render, ctx.target, colour_weight(ctx))
 
 
 def perceptual_term(ctx: FrameContext) -> torch.Tensor | None:
     if ctx.perceptual is None:
         return None
-    kept = keep_where(ctx.weight, ctx.target, ctx.render) if ctx.pao_mode != "off" else ctx.target
+    hand_only = ctx.config.get("colour_region", "frame") == "hand" and ctx.mask is not None
+    if ctx.pao_mode != "off" or hand_only:
+        kept = keep_where(colour_weight(ctx), ctx.target, ctx.render)
+    else:
+        kept = ctx.target
     return ctx.perceptual(ctx.render, kept)
 
 

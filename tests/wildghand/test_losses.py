@@ -73,6 +73,37 @@ def test_rec_is_the_w_weighted_l1_and_weighs_100():
     assert CFG["w_rec"] == 100.0
 
 
+def test_colour_region_hand_leaves_pixels_off_the_mask_to_the_silhouette():
+    """colour_region="hand": the white pixel lies off the mask (mask 0): with PAO off it no
+    longer teaches colour (rec and perceptual), only the silhouette term sees it."""
+    l1 = lambda a, b: (a - b).abs().mean()  # noqa: E731 - a stand-in perceptual distance
+    hand = {**CFG, "colour_region": "hand"}
+    frame = _ctx(weight=torch.ones(1, 2), pao_mode="off", perceptual=l1)
+    only = _ctx(config=hand, weight=torch.ones(1, 2), pao_mode="off", perceptual=l1)
+    assert float(rec_term(frame)) == pytest.approx(0.75)  # (0.5 * 3 + 1 * 3) / 6
+    assert float(rec_term(only)) == pytest.approx(0.25)  # (0.5 * 3 + 0) / 6
+    assert float(perceptual_term(frame)) == pytest.approx(0.75)
+    assert float(perceptual_term(only)) == pytest.approx(0.25)
+    assert float(silhouette_term(only)) == float(silhouette_term(frame)) == pytest.approx(0.25)
+    # a soft mask weighs the colour terms by its coverage
+    soft = _ctx(
+        config=hand, weight=torch.ones(1, 2), pao_mode="off", mask=torch.tensor([[0.5, 0.0]])
+    )
+    assert float(rec_term(soft)) == pytest.approx(0.125)
+    # without a mask the frame form is used
+    assert float(rec_term(_ctx(config=hand, weight=torch.ones(1, 2), mask=None))) == pytest.approx(
+        0.75
+    )
+
+
+def test_colour_region_is_checked():
+    from wildghand.config import full_config
+
+    with pytest.raises(ValueError, match="colour_region must be frame or hand"):
+        full_config({"colour_region": "all"})
+    assert full_config({})["colour_region"] == "frame"  # the paper's form by default
+
+
 def test_perceptual_compares_only_pixels_pao_keeps():
     l1 = lambda a, b: (a - b).abs().mean()  # noqa: E731 - a stand-in perceptual distance
     # W = 0 at the white pixel: its target becomes the (detached) render, so only 1.5 / 6 remain
