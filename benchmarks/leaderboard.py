@@ -42,32 +42,41 @@ from hwp_bench.data import Frame, HandParams
 TAGS = {"capture04": ["hoi", "blur"], "capture05": ["hoi", "complex_pose"]}
 
 
+def _test_frame(image: np.ndarray, mask: np.ndarray, cap: str, i: int, per_capture: int, tags):
+    """One test frame of a synthetic capture (hand parameters are placeholders: scoring
+    reads pixels and masks only)."""
+    return Frame(
+        image=image,
+        capture=cap,
+        index=1000 + i,
+        num_frames=1000 + per_capture,
+        K=np.eye(3, dtype=np.float32),
+        hands={"right": HandParams(np.zeros(48), np.zeros(10), [0, 0, 0.5])},
+        mask=mask,
+        hand_type="inter",
+        split="test",
+        tags=list(tags),
+    )
+
+
 def make_frames(size: int, per_capture: int, seed: int = 0) -> dict[str, list[Frame]]:
+    """White-noise frames with a disc mask of 35% of the side."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:size, 0:size]
+    mask = ((yy - size / 2) ** 2 + (xx - size / 2) ** 2 <= (0.35 * size) ** 2).astype(np.float32)
     out = {}
     for cap, tags in TAGS.items():
-        frames = []
-        for i in range(per_capture):
-            mask = ((yy - size / 2) ** 2 + (xx - size / 2) ** 2 <= (0.35 * size) ** 2).astype(
-                np.float32
+        out[cap] = [
+            _test_frame(
+                rng.uniform(0, 1, (size, size, 3)).astype(np.float32),
+                mask,
+                cap,
+                i,
+                per_capture,
+                tags,
             )
-            img = rng.uniform(0, 1, (size, size, 3)).astype(np.float32)
-            frames.append(
-                Frame(
-                    image=img,
-                    capture=cap,
-                    index=1000 + i,
-                    num_frames=1000 + per_capture,
-                    K=np.eye(3, dtype=np.float32),
-                    hands={"right": HandParams(np.zeros(48), np.zeros(10), [0, 0, 0.5])},
-                    mask=mask,
-                    hand_type="inter",
-                    split="test",
-                    tags=list(tags),
-                )
-            )
-        out[cap] = frames
+            for i in range(per_capture)
+        ]
     return out
 
 
@@ -85,20 +94,8 @@ def make_frames_smooth(size: int, per_capture: int, seed: int = 0) -> dict[str, 
             phase = rng.uniform(0, 2 * np.pi, 3)
             base = 0.5 + 0.3 * np.sin(6 * xx[..., None] + 4 * yy[..., None] + phase)
             img = base * (0.4 + 0.6 * mask[..., None]) + rng.normal(0, 0.01, (size, size, 3))
-            frames.append(
-                Frame(
-                    image=np.clip(img, 0, 1).astype(np.float32),
-                    capture=cap,
-                    index=1000 + i,
-                    num_frames=1000 + per_capture,
-                    K=np.eye(3, dtype=np.float32),
-                    hands={"right": HandParams(np.zeros(48), np.zeros(10), [0, 0, 0.5])},
-                    mask=mask,
-                    hand_type="inter",
-                    split="test",
-                    tags=list(tags),
-                )
-            )
+            img = np.clip(img, 0, 1).astype(np.float32)
+            frames.append(_test_frame(img, mask, cap, i, per_capture, tags))
         out[cap] = frames
     return out
 

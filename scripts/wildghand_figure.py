@@ -67,27 +67,10 @@ def main() -> None:
         biased = m._rasterize(gs, fr.K, *fr.image.shape[:2])["color"].clamp(0, 1).numpy()
     w_map = diag["pao_weight"].get(worst.index)
     if w_map is None and cfg["pao"] != "off":  # loaded from a checkpoint: compute W now
-        from wildghand.pao import pao_weights
-
         with torch.no_grad():
             out = m._rasterize(gs, fr.K, *fr.image.shape[:2])
-            target = fr.image * fr.mask[..., None] if fr.mask is not None else fr.image
             omega = float(next(iter(gs.values())).omega_raw[0]) if cfg["dpd"] else 0.0
-            w_map = pao_weights(
-                out["color"],
-                target,
-                out["alpha"],
-                m._regions_for(k),
-                m.thresholds,
-                omega=omega,
-                mode=str(cfg["pao"]),
-                form=str(cfg["pao_form"]),
-                mu_norm=str(cfg["pao_mu"]),
-                scale=float(cfg["pao_alpha"]),
-                beta=float(cfg["pao_beta"]),
-                silhouette=float(cfg["pao_silhouette"]),
-                frame_mask=fr.mask,
-            ).weight.numpy()
+            w_map = m.pao_result(k, out, m.training_target(fr), omega).weight.numpy()
 
     picks = np.linspace(0, len(test) - 1, 3).round().astype(int)
     fig = plt.figure(figsize=(10, 7))

@@ -446,25 +446,23 @@ class WildGHand(MethodBase):
             target = target * frame.mask[..., None]
         return target
 
-    def _pao_weight(self, i: int, out: dict, target: torch.Tensor, omega_raw) -> torch.Tensor:
-        """PAO's weight map W of training frame i for this render (ones when ``pao=off``)."""
+    def pao_result(self, i: int, out: dict, target: torch.Tensor, omega: float):
+        """PAO (``wildghand.pao.pao_weights``) for training frame i (position in
+        ``prepared_frames``) and the render ``out``, without side effects: what training uses,
+        and what a figure recomputes for a fitted or loaded model."""
         cfg = self.config
         fr = self._frames[i]
-        mode = str(cfg["pao"])
-        if mode == "off":
-            h, w = fr.image.shape[:2]
-            return torch.ones(h, w, device=self.device)
         with self._phase("regions"):
             labels = self._regions_for(i)
         with self._phase("pao"):
-            res = pao_weights(
+            return pao_weights(
                 out["color"],
                 target,
                 out["alpha"],
                 labels,
                 self.thresholds,
-                omega=0.0 if omega_raw is None else float(omega_raw.detach()),
-                mode=mode,
+                omega=float(omega),
+                mode=str(cfg["pao"]),
                 form=str(cfg["pao_form"]),
                 mu_norm=str(cfg["pao_mu"]),
                 scale=float(cfg["pao_alpha"]),
@@ -472,7 +470,16 @@ class WildGHand(MethodBase):
                 silhouette=float(cfg["pao_silhouette"]),
                 frame_mask=fr.mask,
             )
-        weight = res.weight
+
+    def _pao_weight(self, i: int, out: dict, target: torch.Tensor, omega_raw) -> torch.Tensor:
+        """PAO's weight map W of training frame i for this render (ones when ``pao=off``),
+        remembered for the diagnostics."""
+        fr = self._frames[i]
+        if str(self.config["pao"]) == "off":
+            h, w = fr.image.shape[:2]
+            return torch.ones(h, w, device=self.device)
+        omega = 0.0 if omega_raw is None else float(omega_raw.detach())
+        weight = self.pao_result(i, out, target, omega).weight
         self._weights[fr.index] = weight.detach().cpu().numpy().astype(np.float16)
         return weight
 
