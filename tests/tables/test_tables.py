@@ -118,6 +118,12 @@ def test_only_wildghand_has_variants(tmp_path):
     }
 
 
+def test_a_training_option_is_its_own_variant_not_the_full_method():
+    assert variant_of({"dpd": True, "colour_region": "hand"}) == "colour_region=hand"
+    assert variant_of({"dpd": True, "colour_region": "frame"}) == "full"
+    assert variant_of({"dpd": True}) == "full"  # files written before the option existed
+
+
 def test_table_iii_exact_cells_and_best(results):
     records, _ = collect([results])
     t = make_table("III", records, unavailable={"uhm": "HWP_UHM_DIR is not set"})
