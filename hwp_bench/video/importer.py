@@ -94,8 +94,9 @@ class ImportOptions:
                 f"mask refinement must be one of {', '.join(MASK_REFINES)}, "
                 f"got {self.mask_refine!r}"
             )
-        if self.mask_refine == "colour" and colour_refine_available():
-            raise VideoError(f"--mask-refine colour: {colour_refine_available()}")
+        missing = colour_refine_available() if self.mask_refine == "colour" else None
+        if missing:
+            raise VideoError(f"--mask-refine colour: {missing}")
 
         if self.crop not in CROPS:
             raise VideoError(f"crop must be one of {', '.join(CROPS)}, got {self.crop!r}")
