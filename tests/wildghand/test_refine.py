@@ -156,25 +156,35 @@ def _masked_psnr(pred, frame):
 
 
 def test_a_fit_with_refinement_beats_the_same_fit_without_it_on_noised_poses(tiny_capture):
-    """The tiny capture's training poses noised (about 2 px at the fingertips); the test clip
-    is rendered at its true poses. Measured: 25.0 dB without refinement, 26.4 dB with it
-    (28.8 dB when trained on the true poses)."""
+    """The tiny capture's training poses noised (about 2 px at the fingertips) with three
+    different noise draws; the test clip is rendered at its true poses.
+
+    One short fit is a noisy measurement: the gain of refinement moves by half a dB between
+    machines (float rounding changes the trajectory) and a 150-step fit sometimes gains
+    nothing. Measured on 300-step fits, noise draws 3, 4, 5: without / with refinement
+    25.4/26.8, 25.3/26.3, 24.0/28.0 dB (gains 1.4, 1.0, 4.0; mean 2.1). The claim is asserted
+    on the mean gain, with room for that spread, and no draw may lose.
+    """
     from wildghand.method import WildGHand
 
     train, test = tiny_capture
-    noisy = _noised(train, seed=3)
-    scores = {}
-    for refine in (False, True):
-        cfg = {"perceptual": "dssim", "seed": 0, "iterations": 150, "lr_halve_epochs": 100.0,
-               "refine_frames": refine}  # fmt: skip
-        m = WildGHand(config=cfg)
-        m.setup(noisy)
-        for s in range(m.num_iterations):
-            m.train_iteration(s)
-        scores[refine] = np.mean([_masked_psnr(m.render(f.without_pixels())["color"], f)
-                                  for f in test])  # fmt: skip
-    print(scores)
-    assert scores[True] > scores[False] + 1.0, scores
+    gains = []
+    for noise_seed in (3, 4, 5):
+        noisy = _noised(train, seed=noise_seed)
+        scores = {}
+        for refine in (False, True):
+            cfg = {"perceptual": "dssim", "seed": 0, "iterations": 300, "lr_halve_epochs": 200.0,
+                   "refine_frames": refine}  # fmt: skip
+            m = WildGHand(config=cfg)
+            m.setup(noisy)
+            for s in range(m.num_iterations):
+                m.train_iteration(s)
+            scores[refine] = np.mean([_masked_psnr(m.render(f.without_pixels())["color"], f)
+                                      for f in test])  # fmt: skip
+        print(noise_seed, scores)
+        gains.append(scores[True] - scores[False])
+    assert min(gains) > 0.0, gains
+    assert np.mean(gains) > 0.75, gains
 
 
 def _joint_px(frames_by_index, hands_by_index):
