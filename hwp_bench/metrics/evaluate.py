@@ -300,7 +300,7 @@ def evaluate_folder(
     Raises :class:`EvaluationError` (with the full report) when the folder does not match the
     ground truth: nothing is scored in that case.
     """
-    from hwp_bench.metrics.protocols import get_protocol
+    from hwp_bench.metrics.protocols import get_protocol, split_scorable
     from hwp_bench.results import build_result, hash_ground_truth, hash_predictions
 
     if not frames:
@@ -313,6 +313,14 @@ def evaluate_folder(
             "predictions do not match the ground truth; nothing was scored\n"
             + format_report(report),
             report,
+        )
+    # Frames whose ground truth has nothing to score are left out and listed in the result.
+    frames, unscored = split_scorable(proto, frames)
+    if not frames:
+        raise EvaluationError(
+            f"{capture}: no frame can be scored with {proto.id} "
+            f"(e.g. {next(iter(unscored.values()))})",
+            {"unscored": sorted(unscored)},
         )
     found, _ = scan_prediction_folder(pred_dir, capture)
     preds = {int(f.index): read_prediction(found[int(f.index)]) for f in frames}
@@ -334,4 +342,5 @@ def evaluate_folder(
         notes=notes,
         metrics=metrics,
         extra={"predictions_dir": str(Path(pred_dir))},
+        unscored=unscored,
     )

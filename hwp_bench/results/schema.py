@@ -15,6 +15,9 @@ numbers and must be checkable:
 * ``timings`` (``fit_s``, ``render_s_per_frame``, ...), ``peak_memory`` (bytes), ``packages``;
 * ``hashes``: SHA-256 of predictions and ground truth (:mod:`hwp_bench.results.hashing`);
 * ``notes`` (e.g. frames without a silhouette under ``wildghand-paper``);
+* ``unscored_frames`` (only when there are any): test frames whose ground truth has nothing
+  to score (no hand pixel: a video frame the hands left), ``{index: reason}``; they are the
+  same for every method, are not in ``frames`` and do not count in ``frames_expected``;
 * ``integrity``: SHA-256 of the canonical JSON of everything else, computed over exactly
   what is written (the result is turned into its JSON form first). It catches *accidental*
   edits (a value changed by hand, a damaged copy, a bad merge), even when the means were
@@ -156,12 +159,14 @@ def build_result(
     notes: list[str] | None = None,
     metrics: tuple[str, ...] | None = None,
     extra: Mapping[str, Any] | None = None,
+    unscored: Mapping[int, str] | None = None,
 ) -> dict[str, Any]:
     """Assemble a finalised result dict (means, tag means, integrity computed here).
 
     ``dataset``: id, revision, config, capture, split. ``method``: id, version, preset,
     config (its ``config_hash`` is added). ``protocol``: an id or a Protocol. ``frames``:
-    ``{index: {metric: value}}``.
+    ``{index: {metric: value}}``. ``unscored``: ``{index: reason}`` of test frames left out
+    because their ground truth has nothing to score (:func:`~hwp_bench.metrics.split_scorable`).
     """
     proto = _protocol_obj(protocol)
     method = dict(method)
@@ -188,6 +193,13 @@ def build_result(
         },
         "notes": list(notes or []),
     }
+    if unscored:
+        result["unscored_frames"] = {str(int(k)): str(v) for k, v in sorted(unscored.items())}
+        result["notes"].append(
+            f"{len(unscored)} test frames not scored: their ground truth has no hand pixel to "
+            f"score (frames {', '.join(str(int(k)) for k in sorted(unscored)[:10])}"
+            f"{', ...' if len(unscored) > 10 else ''}; reasons in unscored_frames)"
+        )
     no_alpha = sum(1 for fv in result["frames"].values() if fv.get("silhouette_missing"))
     if no_alpha and not any("silhouette missing" in n for n in result["notes"]):
         result["notes"].append(
@@ -283,6 +295,9 @@ def _check_complete(result: Mapping[str, Any]) -> None:
         bad = [m for m, v in fv.items() if not math.isfinite(v)]
         if bad:
             raise ResultError(f"frame {idx} has non-finite {', '.join(bad)}")
+    both = set(result.get("unscored_frames") or {}) & set(frames)
+    if both:
+        raise ResultError(f"frames both scored and unscored: {sorted(both)[:5]}")
     unknown = set(result.get("frame_tags", {})) - set(frames)
     if unknown:
         raise ResultError(f"tags for frames that were not scored: {sorted(unknown)[:5]}")
@@ -493,6 +508,15 @@ def schema_problems(data: Any) -> list[str]:
         ]
         if bad:
             out.append(f"frame_tags must map frames to lists of tags: {bad[:3]} do not")
+    unscored = field(data, "unscored_frames", dict, "an object", "", optional=True)
+    if unscored is not None:
+        bad = [
+            k for k, v in unscored.items() if not (_INDEX_RE.fullmatch(k) and isinstance(v, str))
+        ]
+        if bad:
+            out.append(f"unscored_frames must map frame indices to reasons: {bad[:3]} do not")
+        elif frames is not None and set(unscored) & set(frames):
+            out.append("unscored_frames names frames that were scored")
     if field(data, "frames_expected", int, "an integer", "") is not None:
         if data["frames_expected"] < 1:
             out.append("frames_expected must be at least 1")

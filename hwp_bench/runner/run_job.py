@@ -148,6 +148,7 @@ def _set_threads(n: int) -> None:
 
 
 def _run_job_body(job: Job, run_dir: Path, logger: logging.Logger) -> dict[str, Any]:
+    from hwp_bench.metrics.protocols import get_protocol, split_scorable
     from hwp_bench.runner.checkpoint import clean_stale, find_checkpoint
 
     _set_threads(job.threads)
@@ -167,6 +168,22 @@ def _run_job_body(job: Job, run_dir: Path, logger: logging.Logger) -> dict[str, 
     if hand_type not in info.hand_types:
         raise UnsupportedCapture(
             f"{job.method} supports {'/'.join(info.hand_types)} hands, {job.capture} is {hand_type}"
+        )
+    # Frames whose ground truth has nothing to score (a video frame the hands left) are
+    # rendered but not scored, and listed in the result; with none left, stop before the fit.
+    scorable, unscored = split_scorable(get_protocol(job.protocol), test_frames)
+    if not scorable:
+        first = next(iter(unscored.values()))
+        raise RuntimeError(
+            f"none of the {len(test_frames)} test frames of {job.capture} can be scored with "
+            f"{job.protocol} (e.g. {first}): choose test frames where the hand is visible"
+        )
+    if unscored:
+        logger.warning(
+            "%d of %d test frames have nothing to score and are left out: %s",
+            len(unscored),
+            len(test_frames),
+            sorted(unscored),
         )
     # The test frames as this job's track poses them (pixels untouched, hands replaced).
     folder = job.dataset_path or (job.dataset if Path(job.dataset).is_dir() else None)
@@ -207,7 +224,10 @@ def _run_job_body(job: Job, run_dir: Path, logger: logging.Logger) -> dict[str, 
     else:
         logger.info("renders complete: scoring only")
 
-    result = score_job(job, info, config, chash, test_frames, renders_dir, render_info, logger)
+    scored = [f for f in test_frames if int(f.index) not in unscored]
+    result = score_job(
+        job, info, config, chash, scored, renders_dir, render_info, logger, unscored=unscored
+    )
     details["means"] = result["means"]
     return details
 

@@ -36,7 +36,11 @@ def score_renders(
     return per_frame, hash_predictions(items), hash_ground_truth(test_frames)
 
 
-def score_job(job, info, config, chash, test_frames, renders_dir, render_info, logger):
+def score_job(
+    job, info, config, chash, test_frames, renders_dir, render_info, logger, unscored=None
+):
+    """Score ``test_frames`` (the scorable ones) and write the result; ``unscored`` lists
+    the test frames left out (:func:`hwp_bench.metrics.split_scorable`)."""
     from hwp_bench.metrics import get_protocol
     from hwp_bench.results import build_result, write_result
 
@@ -78,6 +82,7 @@ def score_job(job, info, config, chash, test_frames, renders_dir, render_info, l
         timings=timings,
         metrics=job.metrics,
         peak_memory=_peak_memory(),
+        unscored=unscored,
         extra={
             "run": job.run_name(),
             "run_hash": chash,

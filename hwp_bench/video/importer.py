@@ -149,9 +149,10 @@ class CaptureImport:
         test = self.test_frames_without_hands
         if test:
             tail += (
-                f". WARNING: {len(test)} test-clip frames have no hand ({test[:5]}...): "
-                "protocols score hand pixels, so scoring this capture will fail on them; "
-                "cut the video where the hands are visible"
+                f". Note: {len(test)} test-clip frames have no hand ({test[:5]}...): "
+                "protocols score hand pixels, so runs leave them out (listed as "
+                "unscored_frames in each result file); cut the video where the hands are "
+                "visible to score every test frame"
             )
         refined = sum(v for k, v in self.masks.items() if k != "fitted")
         if refined:

@@ -63,7 +63,8 @@ def test_every_frame_is_kept_and_the_missing_ones_reported(imported):
     cap = report["captures"]["capture00"]
     assert cap["frames_without_hands"] == [9, 10, 11]
     assert cap["test_frames_without_hands"] == [10, 11]  # test clip: frames 10 and 11
-    assert "WARNING: 2 test-clip frames have no hand" in result.captures[0].summary()
+    assert "2 test-clip frames have no hand" in result.captures[0].summary()
+    assert "unscored_frames" in result.captures[0].summary()
     assert cap["sides"]["right"]["detected"] == 8 and cap["sides"]["right"]["missing"] == 3
     assert cap["sides"]["right"]["interpolated_frames"] == [4]
     assert result.captures[0].hand_type == "single"

@@ -7,7 +7,13 @@ the group ``hwp_bench.protocols`` in ``pyproject.toml``, the same door a plugin 
 """
 
 from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL, HIGHER_IS_BETTER
-from hwp_bench.metrics.protocols.base import MSE_FLOOR, Protocol, quantise_8bit
+from hwp_bench.metrics.protocols.base import (
+    MSE_FLOOR,
+    Protocol,
+    UnscorableFrame,
+    quantise_8bit,
+    split_scorable,
+)
 from hwp_bench.metrics.protocols.hwp_v1 import HwpV1
 from hwp_bench.metrics.protocols.registry import (
     ProtocolUnavailable,
@@ -24,9 +30,11 @@ __all__ = [
     "HwpV1",
     "Protocol",
     "ProtocolUnavailable",
+    "UnscorableFrame",
     "WildGHandPaper",
     "get_protocol",
     "list_protocols",
     "quantise_8bit",
     "register_protocol",
+    "split_scorable",
 ]

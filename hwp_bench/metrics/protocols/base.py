@@ -15,10 +15,22 @@ import torch
 
 from hwp_bench.metrics.image import as_image_tensor, binarize_mask
 
-__all__ = ["MSE_FLOOR", "Protocol", "quantise_8bit"]
+__all__ = ["MSE_FLOOR", "Protocol", "UnscorableFrame", "quantise_8bit", "split_scorable"]
 
 # Identical images have infinite PSNR, which JSON cannot hold: MSE is floored at 1e-10 (100 dB).
 MSE_FLOOR = 1e-10
+
+
+class UnscorableFrame(ValueError):
+    """A frame whose ground truth holds nothing a protocol can score: no hand pixel (a video
+    frame where the hands left the view), or no pixel of the protocol's region.
+
+    Such a frame says nothing about any method, and it is the same for every method (the
+    region comes from the ground truth alone). The runner and ``hwp-bench eval`` leave it out
+    and list it in the result file (``unscored_frames``) instead of failing the capture. A
+    broken ground truth (no mask at all, a mask of the wrong shape) is a plain ``ValueError``
+    and still stops the scoring.
+    """
 
 
 class Protocol:
@@ -59,6 +71,15 @@ class Protocol:
         """
         return [self.score_frame(c, a, f, metrics=metrics, hand_vertices=v) for c, a, f, v in items]
 
+    def check_frame(self, frame) -> None:
+        """Raise :class:`UnscorableFrame` when ``frame`` has nothing to score, ``ValueError``
+        when its ground truth is broken; return None when it can be scored.
+
+        The default asks for a non-empty hand mask; a protocol whose region is smaller
+        (``hwp-v2``'s core of the visible hand) overrides it. Cheap: it reads only the mask.
+        """
+        self._gt_mask(frame)
+
     def capture_mean(self, values) -> float:
         """The capture-level value of a metric from its per-frame values."""
         vals = [float(v) for v in values]
@@ -97,8 +118,29 @@ class Protocol:
         if m.shape != (frame.height, frame.width):
             raise ValueError(f"mask shape {tuple(m.shape)} does not match the image")
         if not bool(m.any()):
-            raise ValueError(f"{frame.capture}/{frame.index:05d}: the hand mask is empty")
+            raise UnscorableFrame(f"{frame.capture}/{frame.index:05d}: the hand mask is empty")
         return m
+
+
+def split_scorable(protocol, frames) -> tuple[list, dict[int, str]]:
+    """``(frames that can be scored, {index: reason} for those that cannot)``.
+
+    Uses ``protocol.check_frame`` (a protocol without it, such as a plugin written before it
+    existed, has every frame scored as before). Only :class:`UnscorableFrame` moves a frame to
+    the second group; any other error propagates.
+    """
+    check = getattr(protocol, "check_frame", None)
+    keep: list = []
+    left_out: dict[int, str] = {}
+    for frame in frames:
+        try:
+            if check is not None:
+                check(frame)
+        except UnscorableFrame as exc:
+            left_out[int(frame.index)] = str(exc)
+            continue
+        keep.append(frame)
+    return keep, left_out
 
 
 def quantise_8bit(x: torch.Tensor) -> torch.Tensor:

@@ -52,6 +52,7 @@ from hwp_bench.metrics.image import as_image_tensor
 from hwp_bench.metrics.protocols.base import (
     MSE_FLOOR,
     Protocol,
+    UnscorableFrame,
     crop_ssim_lpips,
     gaussian_ssim_params,
 )
@@ -316,11 +317,15 @@ class HwpV2(Protocol):
         if region.shape != (frame.height, frame.width):
             raise ValueError(f"visible mask shape {tuple(region.shape)} does not match the image")
         if not bool(region.any()):
-            raise ValueError(
+            raise UnscorableFrame(
                 f"{frame.capture}/{frame.index:05d}: the hand mask has no fully covered pixel "
                 "(hand too small or too thin to score)"
             )
         return region
+
+    def check_frame(self, frame) -> None:
+        """Unscorable when the visible hand has no fully covered pixel (see :meth:`region`)."""
+        self.region(frame)
 
     def prepared(self, pred_color, pred_alpha, frame) -> tuple[torch.Tensor, torch.Tensor, Any]:
         """(the prediction as scored: straightened and registered, the ground truth, region)."""
