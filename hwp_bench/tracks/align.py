@@ -21,7 +21,9 @@ How (silhouette ICP with the exact rasterizer):
    and a back face): the point moves with that edge's two projected vertices, which makes it
    differentiable in the parameters;
 3. residuals, in pixels, both ways: each model contour point to the nearest mask contour
-   segment (along its normal), and each mask contour point to the nearest model contour segment;
+   segment (along its normal), and each mask contour point to the nearest model contour segment,
+   among those that face the same way (normals with a cosine >= ``normal_agreement``: without
+   it a finger about one finger width off locks onto its neighbour's facing side);
    the snapped points carry the residual's dependence on the parameters, so the residual itself
    is measured between two contours extracted identically (no bias from the extraction);
 4. minimise Cauchy-robust residuals plus the prior with L-BFGS, then go back to 1 with the new
@@ -53,7 +55,7 @@ from hwp_bench.tracks.contours import (
 __all__ = ["ALIGNER_VERSION", "AlignConfig", "AlignResult", "align_frame"]
 
 #: Bump when the aligner's output changes for the same input (the cache keys on it).
-ALIGNER_VERSION = 3
+ALIGNER_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,9 @@ class AlignConfig:
     prior_shape: float = 0.3
     supersample: int = 2  # samples per pixel and axis, as HWP-Synth's masks
     frame_edge_px: float = 0.25  # contour points this close to the image border are no evidence
+    # matched contours must face the same way (cosine of their normals >= this; -1: any, the
+    # rule of version 3, under which a finger could lock onto its neighbour's facing side)
+    normal_agreement: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {"version": ALIGNER_VERSION, **dataclasses.asdict(self)}
@@ -312,14 +317,27 @@ def _match(fit: _Fit, frame: Frame, target: ContourSet, t_normals, config: Align
     k, t = k[keep], t[keep]
     pts = model.points[keep]
     m_normals = model.normals()[keep]
-    p0 = (1 - t)[:, None] * a[k] + t[:, None] * b[k]
     # model -> mask: the nearest mask contour segment of every model contour point
-    gi, gpar, _ = nearest_on_segments(pts, target.a, target.b)
+    agree = config.normal_agreement
+    normals = {} if agree <= -1.0 else {"point_normals": m_normals, "segment_normals": t_normals}
+    gi, gpar, gdist = nearest_on_segments(pts, target.a, target.b, min_cos=agree, **normals)
+    if normals:
+        found = np.isfinite(gdist)
+        if found.sum() < 3:
+            return None
+        k, t, pts, m_normals = k[found], t[found], pts[found], m_normals[found]
+        gi, gpar = gi[found], gpar[found]
+    p0 = (1 - t)[:, None] * a[k] + t[:, None] * b[k]
     q = target.a[gi] + gpar[:, None] * (target.b[gi] - target.a[gi])
     off1 = ((pts - q) * t_normals[gi]).sum(1)
     # mask -> model: the nearest model contour point of every mask contour point
-    near = np.linalg.norm(target.points[:, None, :] - pts[None], axis=-1).argmin(axis=1)
-    off2 = ((target.points - pts[near]) * m_normals[near]).sum(1)
+    dmat = np.linalg.norm(target.points[:, None, :] - pts[None], axis=-1)
+    if normals:
+        dmat = np.where(t_normals @ m_normals.T >= agree, dmat, np.inf)
+    near = dmat.argmin(axis=1)
+    paired = np.isfinite(dmat[np.arange(len(near)), near])  # else no model point faces it
+    near = near[paired]
+    off2 = ((target.points[paired] - pts[near]) * m_normals[near]).sum(1)
     T = torch.as_tensor
     return _Matches(
         T(segs[k, 0]), T(segs[k, 1]), T(t)[:, None], T(p0), T(t_normals[gi]), T(off1),

@@ -49,7 +49,9 @@ class ContourSet:
         return len(self.a)
 
     def normals(self) -> np.ndarray:
-        """Unit normals of the segments (orientation irrelevant: residuals are squared)."""
+        """Unit normals of the segments. Every contour from :func:`mask_contours` is oriented
+        the same way (the low side of the mask on one side), so a mask's and a model's normals
+        can be compared: both point out of the hand, or both into it."""
         d = self.b - self.a
         n = np.stack([-d[:, 1], d[:, 0]], axis=1)
         return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
@@ -118,10 +120,21 @@ def contour_edges(xy: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 
 def nearest_on_segments(
-    points: np.ndarray, a: np.ndarray, b: np.ndarray, *, chunk: int = 512
+    points: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    *,
+    chunk: int = 512,
+    point_normals: np.ndarray | None = None,
+    segment_normals: np.ndarray | None = None,
+    min_cos: float = -1.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each point, the nearest segment ``a[k] -> b[k]``: (index, parameter in [0, 1],
-    distance). Brute force in chunks (a few hundred points against a few thousand segments)."""
+    distance). Brute force in chunks (a few hundred points against a few thousand segments).
+
+    With normals, only segments whose normal agrees with the point's (cosine >= ``min_cos``)
+    are candidates; a point without any gets distance ``inf``.
+    """
     points = np.asarray(points, dtype=np.float64)
     if len(a) == 0:
         raise ValueError("no segments to match against")
@@ -135,6 +148,9 @@ def nearest_on_segments(
         t = np.clip(((p[:, None, :] - a[None]) * d[None]).sum(-1) / length2[None], 0.0, 1.0)
         q = a[None] + t[..., None] * d[None]
         dd = ((p[:, None, :] - q) ** 2).sum(-1)
+        if point_normals is not None and segment_normals is not None:
+            cos = point_normals[s : s + chunk] @ segment_normals.T
+            dd = np.where(cos >= min_cos, dd, np.inf)
         k = dd.argmin(axis=1)
         rows = np.arange(len(p))
         idx[s : s + chunk] = k

@@ -96,3 +96,50 @@ def test_nearest_on_segments_matches_a_brute_force_reference():
         assert abs(dd.min() - d[i]) < 1e-3
         q_got = a[k[i]] + t[i] * (b[k[i]] - a[k[i]])
         assert abs(np.linalg.norm(q_got - p[i]) - d[i]) < 1e-9
+
+
+def test_contour_normals_of_different_masks_agree_on_the_same_side_of_a_hand():
+    """Two bars (two fingers): on every contour the normal points the same way relative to
+    the mask (into it), so the right side of one finger and the left side of the next face
+    each other, and a mask and a shifted copy of it agree side by side."""
+    m = np.zeros((30, 30))
+    m[5:25, 4:10] = 1.0
+    m[5:25, 14:20] = 1.0
+    c = mask_contours(m)
+    n, mid = c.normals(), (c.a + c.b) / 2
+    vertical = np.abs(n[:, 0]) > 0.99
+    for x_edge, into in ((4.0, +1), (10.0, -1), (14.0, +1), (20.0, -1)):  # pixel edges
+        sel = vertical & (np.abs(mid[:, 0] - x_edge) < 0.3) & (mid[:, 1] > 8) & (mid[:, 1] < 22)
+        assert sel.sum() >= 10
+        assert np.all(np.sign(n[sel, 0]) == into), x_edge
+    shifted = mask_contours(np.roll(m, 2, axis=1))
+    sn, smid = shifted.normals(), (shifted.a + shifted.b) / 2
+    left = (np.abs(smid[:, 0] - 6.0) < 0.3) & (np.abs(sn[:, 0]) > 0.99)
+    assert np.all(sn[left, 0] > 0)
+
+
+def test_nearest_on_segments_with_normals_skips_segments_that_face_the_other_way():
+    rng = np.random.default_rng(1)
+    a = rng.uniform(0, 20, (41, 2))
+    b = a + rng.normal(0, 3, (41, 2))
+    d = b - a
+    seg_n = np.stack([-d[:, 1], d[:, 0]], 1) / np.linalg.norm(d, axis=1, keepdims=True)
+    p = rng.uniform(-2, 22, (300, 2))
+    ang = rng.uniform(0, 2 * np.pi, 300)
+    p_n = np.stack([np.cos(ang), np.sin(ang)], 1)
+    k, t, dist = nearest_on_segments(p, a, b, chunk=50, point_normals=p_n, segment_normals=seg_n,
+                                     min_cos=0.2)  # fmt: skip
+    for i in range(300):  # the plain search over the agreeing segments only
+        ok = np.nonzero(p_n[i] @ seg_n.T >= 0.2)[0]
+        if len(ok) == 0:
+            assert np.isinf(dist[i])
+            continue
+        k1, _, d1 = nearest_on_segments(p[i : i + 1], a[ok], b[ok])
+        assert k[i] == ok[k1[0]] and abs(dist[i] - d1[0]) < 1e-12
+    # A point beside a segment that faces the other way goes to the farther agreeing one.
+    a2 = np.array([[0.0, 0.0], [0.0, 5.0]])
+    b2 = np.array([[0.0, 10.0], [5.0, 5.0]])
+    n2 = np.array([[-1.0, 0.0], [0.0, 1.0]])
+    k, _, dist = nearest_on_segments(np.array([[0.5, 3.0]]), a2, b2, point_normals=np.array(
+        [[0.0, 1.0]]), segment_normals=n2, min_cos=0.5)  # fmt: skip
+    assert k[0] == 1 and abs(dist[0] - 2.0) < 1e-12  # (0.5, 5), not (0, 3) at 0.5
