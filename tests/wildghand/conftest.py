@@ -76,3 +76,27 @@ def tiny_capture():
     train = _teacher_frames(12, seed=0, size=64, start=0, total=16, split="train")
     test = _teacher_frames(4, seed=1, size=64, start=12, total=16, split="test")
     return train, test
+
+
+def masked_psnr(pred: np.ndarray, frame) -> float:
+    """PSNR of ``pred`` against ``frame`` over its hand mask (the tiny capture's scale)."""
+    m = frame.mask > 0.5
+    return float(-10 * np.log10(((pred - frame.image) ** 2)[m].mean()))
+
+
+def clip_psnr(method, test) -> float:
+    """Mean masked PSNR of ``method``'s renders over the test frames (pixels withheld)."""
+    return float(
+        np.mean([masked_psnr(method.render(f.without_pixels())["color"], f) for f in test])
+    )
+
+
+def short_fit(train, **config):
+    """A WildGHand fitted on ``train`` for ``config["iterations"]`` steps (the tests' form)."""
+    from wildghand.method import WildGHand
+
+    m = WildGHand(config={"perceptual": "dssim", "seed": 0, **config})
+    m.setup(train)
+    for s in range(m.num_iterations):
+        m.train_iteration(s)
+    return m

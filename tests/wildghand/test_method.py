@@ -7,13 +7,9 @@ import pytest
 import torch
 from wildghand.method import WildGHand
 
+from .conftest import clip_psnr
+
 QUICK = {"perceptual": "dssim", "seed": 0}
-
-
-def _masked_psnr(pred, frame):
-    m = frame.mask > 0.5
-    err = ((pred - frame.image) ** 2)[m].mean()
-    return float(-10 * np.log10(err))
 
 
 def test_method_info_and_config_switches():
@@ -33,17 +29,13 @@ def _fit(train, iterations):
     return m, losses
 
 
-def _test_psnr(m, test):
-    return float(np.mean([_masked_psnr(m.render(f.without_pixels())["color"], f) for f in test]))
-
-
-def test_short_fit_lowers_loss_and_improves_test_psnr(tiny_capture):
+def test_short_fit_lowers_loss_and_improvesclip_psnr(tiny_capture):
     train, test = tiny_capture
     m0 = WildGHand(config=QUICK)
-    before = _test_psnr(m0, test)  # about 10 dB: grey-ish Gaussians at init
+    before = clip_psnr(m0, test)  # about 10 dB: grey-ish Gaussians at init
     m, losses = _fit(train, 40)
     assert np.mean(losses[-8:]) < 0.6 * np.mean(losses[:8])
-    after = _test_psnr(m, test)
+    after = clip_psnr(m, test)
     assert after > before + 6.0, (before, after)
     diag = m.diagnostics()
     assert set(diag["omega"]) == {f.index for f in train}
@@ -57,7 +49,7 @@ def test_fit_reaches_25db_on_the_test_clip(tiny_capture):
     train, test = tiny_capture
     m, losses = _fit(train, 120)
     assert np.mean(losses[-12:]) < 0.5 * np.mean(losses[:12])
-    assert _test_psnr(m, test) > 25.0
+    assert clip_psnr(m, test) > 25.0
 
 
 def test_biases_absent_at_inference_and_save_load_round_trip(tiny_capture, tmp_path):
