@@ -26,7 +26,12 @@ import torch
 from torch import nn
 from wildghand.hooks import TrainingHooks
 
-from hwp_baselines.gaussian_hand import GaussianHandBaseline, baseline_config, baseline_presets
+from hwp_baselines.gaussian_hand import (
+    GaussianHandBaseline,
+    baseline_config,
+    baseline_neutral_options,
+    baseline_presets,
+)
 from hwp_bench.api import MethodInfo
 
 PAPER = (
@@ -128,6 +133,7 @@ class AppearanceEmbedding(GaussianHandBaseline):
             required_features=("image", "mask", "hand_params", "camera"),
             hand_types=("single", "inter"),
             default_config=baseline_config({"appearance_dim": 16, "appearance_reg": 0.01}),
+            neutral_options=baseline_neutral_options(),
             presets=baseline_presets(),
             implementation_status="approximate",
             notes="Beyond the paper: NeRF-W's per-image appearance embedding (no transient "

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wildghand.config import DEFAULT_CONFIG, PRESETS
+from wildghand.config import DEFAULT_CONFIG, NEUTRAL_OPTIONS, PRESETS
 from wildghand.method import WildGHand
 
 from hwp_bench.api import ConfigError
@@ -45,6 +45,12 @@ def baseline_config(extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     out = {k: v for k, v in DEFAULT_CONFIG.items() if k not in FIXED}
     out.update(extra or {})
     return out
+
+
+def baseline_neutral_options() -> dict[str, Any]:
+    """WildGHand's options added after results were published (``MethodInfo.neutral_options``):
+    a baseline's runs from before them keep their identity too."""
+    return {k: v for k, v in NEUTRAL_OPTIONS.items() if k not in FIXED}
 
 
 def baseline_presets(extra: Mapping[str, Mapping[str, Any]] | None = None) -> dict:

@@ -18,7 +18,12 @@ Departures (status ``approximate``):
 
 from __future__ import annotations
 
-from hwp_baselines.gaussian_hand import GaussianHandBaseline, baseline_config, baseline_presets
+from hwp_baselines.gaussian_hand import (
+    GaussianHandBaseline,
+    baseline_config,
+    baseline_neutral_options,
+    baseline_presets,
+)
 from hwp_bench.api import MethodInfo
 
 PAPER = (
@@ -40,6 +45,7 @@ class InterGaussianHand(GaussianHandBaseline):
             required_features=("image", "mask", "hand_params", "camera"),
             hand_types=("single", "inter"),
             default_config=baseline_config(),
+            neutral_options=baseline_neutral_options(),
             presets=baseline_presets(),
             implementation_status="approximate",
             notes="Same network/loss as WildGHand minus DPD and PAO; trained from scratch (no "

@@ -32,7 +32,12 @@ import torch
 from torch.nn import functional as F
 from wildghand.hooks import TrainingHooks
 
-from hwp_baselines.gaussian_hand import GaussianHandBaseline, baseline_config, baseline_presets
+from hwp_baselines.gaussian_hand import (
+    GaussianHandBaseline,
+    baseline_config,
+    baseline_neutral_options,
+    baseline_presets,
+)
 from hwp_bench.api import MethodInfo
 
 PAPER = (
@@ -96,6 +101,7 @@ class RobustTrimmed(GaussianHandBaseline):
             required_features=("image", "mask", "hand_params", "camera"),
             hand_types=("single", "inter"),
             default_config=baseline_config({"trim_percentile": 80.0, "trim_blur": 3}),
+            neutral_options=baseline_neutral_options(),
             presets=baseline_presets(),
             implementation_status="approximate",
             notes="Beyond the paper: RobustNeRF's trimmed loss (percentile over the hand region, "

@@ -157,6 +157,13 @@ def resolve_config(
     return config
 
 
+def identity_config(config: Mapping[str, Any], neutral: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` without the options that hold their neutral value (``MethodInfo.
+    neutral_options``): what identifies a run, so that an option added later at the value that
+    reproduces the old behaviour leaves every earlier run's identity unchanged."""
+    return {k: v for k, v in config.items() if not (k in neutral and v == neutral[k])}
+
+
 def config_hash(config: Mapping[str, Any], *, extra: Mapping[str, Any] | None = None) -> str:
     """SHA-256 hex digest of the config without its seed (plus ``extra`` identity fields)."""
     body = {k: v for k, v in config.items() if k != SEED_KEY}

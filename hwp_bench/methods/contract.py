@@ -87,6 +87,11 @@ class MethodInfo:
     )
     implementation_status: str = "faithful"
     notes: str = ""
+    # Options added after results were published, each with the value that reproduces the
+    # behaviour from before it existed. A config holding that value is identified (run folder,
+    # skip-if-done) as if the option were absent, so adding an option never orphans finished
+    # runs. A change that alters results bumps ``version`` instead.
+    neutral_options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.id or any(c.isspace() for c in self.id):
@@ -99,6 +104,9 @@ class MethodInfo:
         bad = [h for h in self.hand_types if h not in HAND_TYPES]
         if bad:
             raise ValueError(f"hand_types {bad} not among {HAND_TYPES}")
+        unknown = [k for k in self.neutral_options if k not in self.default_config]
+        if unknown:
+            raise ValueError(f"neutral_options {unknown} are not keys of default_config")
 
     def resolve_config(
         self,
@@ -128,6 +136,7 @@ class MethodInfo:
             "presets": sorted(self.presets),
             "implementation_status": self.implementation_status,
             "notes": self.notes,
+            "neutral_options": dict(self.neutral_options),
         }
 
 

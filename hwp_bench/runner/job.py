@@ -117,7 +117,7 @@ def _identity(
     method, preset, overrides, seed, dataset, revision, _env
 ) -> tuple[dict[str, Any], str]:
     """(resolved config, config hash) of a job; cached because discovery reads metadata."""
-    from hwp_bench.methods.config import config_hash
+    from hwp_bench.methods.config import config_hash, identity_config
     from hwp_bench.methods.registry import get_method
 
     info = get_method(method).method_info()
@@ -126,7 +126,9 @@ def _identity(
     if revision is not None:
         # New data (a new HWP-Synth generator, say) is new work, never a reason to skip.
         extra["dataset_revision"] = revision
-    return config, config_hash(config, extra=extra)
+    # Options at their neutral value (added later, old behaviour) do not change the identity.
+    identity = identity_config(config, getattr(info, "neutral_options", {}) or {})
+    return config, config_hash(identity, extra=extra)
 
 
 def dataset_fingerprint(dataset: str) -> str | None:

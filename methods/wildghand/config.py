@@ -107,6 +107,11 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "device": "auto",
 }
 
+#: Options added after results were published, at the value that reproduces the behaviour from
+#: before them (``MethodInfo.neutral_options``): runs made before an option existed keep their
+#: identity. Every Gaussian baseline shares them through ``baseline_config``.
+NEUTRAL_OPTIONS: dict[str, Any] = {"colour_region": "frame"}
+
 PRESETS: dict[str, dict[str, Any]] = {
     "quick": {
         "hand_model": "open",

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from hwp_bench.api import MethodBase, MethodInfo
-from wildghand.config import DEFAULT_CONFIG, PRESETS
+from wildghand.config import DEFAULT_CONFIG, NEUTRAL_OPTIONS, PRESETS
 from wildghand.dpd import DPD
 from wildghand.frames import TrainFrame, downscale, hand_tensors
 from wildghand.gaussians import HandGaussians, concat_hands, hand_gaussians
@@ -122,6 +122,7 @@ class WildGHand(MethodBase):
             hand_types=("single", "inter"),
             default_config=DEFAULT_CONFIG,
             presets=PRESETS,
+            neutral_options=NEUTRAL_OPTIONS,
             implementation_status="partial",
             notes=(
                 "All components of the paper are implemented and switchable (dpd, pao, "

@@ -84,3 +84,39 @@ def test_method_info_validates():
         MethodInfo(id="x", name="x", implementation_status="great")
     with pytest.raises(ValueError, match="hand_types"):
         MethodInfo(id="x", name="x", hand_types=("three",))
+
+
+def test_an_option_at_its_neutral_value_leaves_the_run_identity_unchanged():
+    """Adding an option whose default reproduces the old behaviour must not orphan finished
+    runs: a config holding the neutral value hashes as if the option were absent."""
+    from hwp_bench.methods.config import identity_config
+
+    cfg = {"lr": 0.01, "colour_region": "frame", "iterations": 10}
+    neutral = {"colour_region": "frame"}
+    assert identity_config(cfg, neutral) == {"lr": 0.01, "iterations": 10}
+    assert identity_config({**cfg, "colour_region": "hand"}, neutral) == {
+        **cfg,
+        "colour_region": "hand",
+    }
+    with pytest.raises(ValueError, match="not keys of default_config"):
+        MethodInfo(id="x", name="X", default_config={"a": 1}, neutral_options={"b": 2})
+
+
+def test_wildghands_run_names_did_not_move_when_colour_region_was_added():
+    """The real case: ``colour_region`` ("frame" = the paper, the behaviour before the option)
+    was added to WildGHand and every Gaussian baseline; their default runs keep the names
+    they had, a run with colour_region=hand gets its own."""
+    from hwp_bench.methods.config import config_hash
+    from hwp_bench.runner.job import Job, dataset_id
+
+    for method in ("wildghand", "intergaussianhand", "robust-trimmed", "appearance-embedding"):
+        job = Job(method=method, capture="capture00", dataset="/nonexistent/tiny")
+        info = job.method_class().method_info()
+        assert info.neutral_options == {"colour_region": "frame"}
+        before = {k: v for k, v in job.config().items() if k != "colour_region"}
+        extra = {"method": info.id, "version": info.version, "dataset": dataset_id(job.dataset)}
+        assert job.config_hash() == config_hash(before, extra=extra), method
+        hand = Job(method=method, capture="capture00", dataset="/nonexistent/tiny",
+                   overrides=("colour_region=hand",))  # fmt: skip
+        assert hand.config_hash() != job.config_hash()
+        assert hand.config()["colour_region"] == "hand"
