@@ -216,8 +216,13 @@ def skipped_outcome(job: Job) -> dict[str, Any]:
 
 def job_is_done(job: Job) -> bool:
     """A readable result file of this exact run and track exists (the run name holds the hash
-    too; a result file of the old layout counts for the estimated track)."""
+    too; a result file of the old layout counts for the estimated track), made from test
+    poses of the current producer (the aligner's version and configuration, for ``aligned``:
+    results from an older aligner are redone, from the final checkpoint)."""
     from hwp_bench.results import ResultError, read_result
+    from hwp_bench.tracks import track_producer
+
+    producer = track_producer(job.test_poses)
 
     for path in (job.result_path(), job.legacy_result_path()):
         if path is None or not path.is_file():
@@ -226,9 +231,12 @@ def job_is_done(job: Job) -> bool:
             body = read_result(path)
         except (OSError, ResultError):
             continue
-        track = (body.get("dataset") or {}).get("test_poses", LEGACY_TRACK)
-        if (body.get("extra") or {}).get("run_hash") == job.config_hash() and (
-            track == job.test_poses
+        dataset = body.get("dataset") or {}
+        track = dataset.get("test_poses", LEGACY_TRACK)
+        if (
+            (body.get("extra") or {}).get("run_hash") == job.config_hash()
+            and track == job.test_poses
+            and dataset.get("test_poses_producer") == producer
         ):
             return True
     return False

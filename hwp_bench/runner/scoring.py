@@ -62,6 +62,7 @@ def score_job(
             # The test-pose track the renders were made from, and a digest of those poses.
             "test_poses": job.test_poses,
             "test_poses_sha256": render_info.get("test_poses_sha256"),
+            **_producer(job.test_poses),
         },
         method={
             "id": info.id,
@@ -94,6 +95,14 @@ def score_job(
     write_result(job.result_path(), record)
     logger.info("scored with %s on %s: %s", job.protocol, job.test_poses, record["means"])
     return record
+
+
+def _producer(track: str) -> dict[str, str]:
+    """``{"test_poses_producer": ...}`` for a track made by the toolkit (aligned), else {}."""
+    from hwp_bench.tracks import track_producer
+
+    producer = track_producer(track)
+    return {} if producer is None else {"test_poses_producer": producer}
 
 
 def _peak_memory() -> dict[str, int]:

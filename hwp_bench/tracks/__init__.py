@@ -45,6 +45,7 @@ __all__ = [
     "hands_digest",
     "published_hands",
     "track_hands",
+    "track_producer",
     "write_published",
 ]
 
@@ -62,6 +63,24 @@ def check_track(track: str) -> str:
     if track not in TRACKS:
         raise TrackError(f"unknown test-pose track {track!r}: choose one of {', '.join(TRACKS)}")
     return track
+
+
+def track_producer(track: str) -> str | None:
+    """What makes a track's parameters besides the dataset, as a short id: for ``aligned`` the
+    aligner's version and configuration (``aligner-v4-<digest>``), None for the others.
+
+    Result files record it (``dataset.test_poses_producer``) and a finished job counts as done
+    only while it is unchanged: a new aligner makes new test poses, so its results are redone
+    (re-rendered from the final checkpoint and rescored, never refitted). It is known without
+    the dataset, so a rerun of a finished split stays a matter of reading result files.
+    """
+    check_track(track)
+    if track != "aligned":
+        return None
+    from hwp_bench.io.canonical import canonical_hash
+    from hwp_bench.tracks.align import ALIGNER_VERSION, AlignConfig
+
+    return f"aligner-v{ALIGNER_VERSION}-{canonical_hash(AlignConfig().to_dict())[:12]}"
 
 
 def _exact(frame: Frame) -> dict[str, HandParams] | None:

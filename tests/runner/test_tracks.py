@@ -92,3 +92,37 @@ def test_unknown_track_and_exact_on_real_data_fail_in_one_line(tiny_dataset, toy
     code, text = cli(*common, "--out", tmp_path / "b", "--test-poses", "exact")
     assert code == 2 and "Traceback" not in text, text
     assert "--test-poses" in text and "estimated, aligned" in text
+
+
+def test_a_new_aligner_redoes_aligned_results_from_the_checkpoint_without_refitting(
+    tiny_synth, toy_plugin, tmp_path, monkeypatch
+):
+    """A result on ``aligned`` records the aligner that made its test poses; after an aligner
+    change it is not done any more: the job is redone without a second fit (renders from the
+    final checkpoint when the poses moved, a rescore when they did not), while ``exact``
+    results stay done."""
+    import hwp_bench.tracks.align as align
+
+    out = tmp_path / "runs"
+    common = ["run", *ARGS, "--split", "capture00", "--dataset", tiny_synth, "--out", out]
+    assert cli(*common)[0] == 0
+    assert cli(*common, "--test-poses", "exact")[0] == 0
+    (run,) = out.iterdir()
+    res = run / "results" / f"capture00.{DEFAULT_PROTOCOL}.aligned.json"
+    first = json.loads(res.read_text())["dataset"]
+    assert first["test_poses_producer"].startswith(f"aligner-v{align.ALIGNER_VERSION}-")
+    code, text = cli(*common)
+    assert code == 0 and "skipped  capture00" in text
+
+    # A new aligner (here: its version bumped) is new test poses for the aligned track.
+    monkeypatch.setattr(align, "ALIGNER_VERSION", align.ALIGNER_VERSION + 1)
+    code, text = cli(*common)
+    assert code == 0 and "done  capture00" in text and "skipped" not in text, text
+    second = json.loads(res.read_text())["dataset"]
+    assert second["test_poses_producer"] != first["test_poses_producer"]
+    log = (run / "logs" / "capture00.log").read_text()
+    assert log.count("fit done") == 1  # never refitted
+    # the bumped aligner computed the same poses here: the renders stand, only the score is new
+    assert log.count("renders complete: scoring only") == 1
+    code, text = cli(*common, "--test-poses", "exact")  # nothing about exact changed
+    assert code == 0 and "skipped  capture00" in text
