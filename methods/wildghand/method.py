@@ -200,6 +200,7 @@ class WildGHand(MethodBase):
         self.optimizer: torch.optim.Optimizer | None = None
         self._pending_optimizer: dict | None = None
         self._frames: list[TrainFrame] = []
+        self._frame_times: list[tuple[int, float]] = []  # from a checkpoint (render-only)
         self._regions: dict[int, torch.Tensor] = {}
         self._weights: dict[int, np.ndarray] = {}
         self._perceptual: Perceptual | None = None
@@ -555,6 +556,10 @@ class WildGHand(MethodBase):
             "dpd": self.dpd.state_dict(),
             "thresholds": self.thresholds.state_dict(),
             "hand_type": self.hand_type,
+            # (index, t) of the training frames: omega is a function of t, so a checkpoint
+            # loaded to render only still reports the fit's temporal weights (Table IX)
+            "frame_times": [[int(f.index), float(f.t)] for f in self._frames]
+            or [list(p) for p in self._frame_times],
         }
         if self.optimizer is not None:
             state["optimizer"] = self.optimizer.state_dict()
@@ -566,6 +571,7 @@ class WildGHand(MethodBase):
         self.dpd.load_state_dict(state["dpd"])
         self.thresholds.load_state_dict(state["thresholds"])
         self.hand_type = str(state.get("hand_type", self.hand_type))
+        self._frame_times = [(int(i), float(t)) for i, t in state.get("frame_times", [])]
         self.hooks.load_state_dict(self, state)
         opt = state.get("optimizer")
         if opt is not None:
@@ -585,12 +591,12 @@ class WildGHand(MethodBase):
                 "t_b": float(self.thresholds.t_b),
             }
         }
-        if self._frames:
-            t = torch.tensor([f.t for f in self._frames], device=self.device)
+        # The training frames when fitting, else their (index, t) from the checkpoint.
+        times = [(f.index, f.t) for f in self._frames] or self._frame_times
+        if times:
+            t = torch.tensor([t for _, t in times], device=self.device)
             _, omega = self.dpd.embed(t)
-            out["omega"] = {
-                f.index: float(o) for f, o in zip(self._frames, omega.cpu(), strict=True)
-            }
+            out["omega"] = {int(i): float(o) for (i, _), o in zip(times, omega.cpu(), strict=True)}
             out["omega_mean_abs"] = float(omega.abs().mean())
         out["pao_weight"] = {k: v.astype(np.float32) for k, v in sorted(self._weights.items())}
         out["timing"] = dict(self.timing)

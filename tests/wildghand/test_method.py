@@ -85,6 +85,12 @@ def test_biases_absent_at_inference_and_save_load_round_trip(tiny_capture, tmp_p
     m2 = WildGHand(config={**QUICK, "iterations": 2}, checkpoint=tmp_path / "ckpt")
     c = m2.render(frame)
     assert np.array_equal(a["color"], c["color"]) and np.array_equal(a["alpha"], c["alpha"])
+    # A checkpoint loaded to render only (no setup, no training frames) still reports the
+    # fit's temporal weights: the runner re-renders from final checkpoints (Table IX).
+    want = m.diagnostics()["omega"]
+    got = m2.diagnostics()["omega"]
+    assert sorted(got) == sorted(f.index for f in train) and len(got) == len(train)
+    assert all(abs(got[k] - want[k]) < 1e-7 for k in want) and abs(want[0] - 0.0) > 0.1
 
 
 @pytest.mark.parametrize(
