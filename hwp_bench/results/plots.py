@@ -67,7 +67,10 @@ def capture_bars(
         if finite:
             ax.set_ylim(max(0.0, min(finite) - 2.0), max(finite) + 1.0)
     if rows:  # a dataset without Table III rows (an imported video) still gets its figure
-        ax.legend(fontsize=7, ncol=min(4, len(rows)), loc="lower right")
+        # below the axes: with a dozen variants a legend inside would hide bars
+        ax.legend(
+            fontsize=7, ncol=min(4, len(rows)), loc="upper center", bbox_to_anchor=(0.5, -0.2)
+        )
     ax.grid(axis="y", alpha=0.3)
     return _save(fig, path)
 
