@@ -126,3 +126,23 @@ def test_a_new_aligner_redoes_aligned_results_from_the_checkpoint_without_refitt
     assert log.count("renders complete: scoring only") == 1
     code, text = cli(*common, "--test-poses", "exact")  # nothing about exact changed
     assert code == 0 and "skipped  capture00" in text
+
+
+def test_answering_a_finished_job_does_not_import_torch(tmp_path):
+    """A rerun of a finished split is answered from result files alone (README: about a
+    second): the done-check, the aligned track's producer included, must not pull in torch
+    (1.5 s to import here), which importing ``hwp_bench.metrics`` used to do."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from hwp_bench.runner.job import Job, job_is_done\n"
+        "from hwp_bench.tracks import track_producer\n"
+        "assert track_producer('aligned').startswith('aligner-v')\n"
+        f"job = Job(method='mean-color', capture='capture00', out={str(tmp_path)!r})\n"
+        "assert job_is_done(job) is False\n"
+        "assert 'torch' not in sys.modules, 'torch imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
