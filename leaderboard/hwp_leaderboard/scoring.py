@@ -68,6 +68,21 @@ def _mean(dicts: list[dict[str, float]], capture_mean: Callable = _plain_mean) -
     return {k: float(capture_mean([d[k] for d in dicts if k in d])) for k in keys}
 
 
+def _unscorable(protocol, gt: dict[str, dict[int, Frame]]) -> set[tuple[str, int]]:
+    """(capture, index) of the hidden test frames ``protocol`` cannot score
+    (``hwp_bench.metrics.protocols.split_scorable``); none for a scorer that is not a
+    registered protocol."""
+    if protocol is None or not callable(getattr(protocol, "check_frame", None)):
+        return set()
+    from hwp_bench.metrics.protocols import split_scorable
+
+    out: set[tuple[str, int]] = set()
+    for cap, frames in gt.items():
+        _, left_out = split_scorable(protocol, list(frames.values()))
+        out.update((cap, int(i)) for i in left_out)
+    return out
+
+
 def score_archive(
     path: str | os.PathLike,
     index: ArchiveIndex,
@@ -96,15 +111,21 @@ def score_archive(
     t0 = time.perf_counter()
     order: collections.deque = collections.deque()  # (capture, frame) of each scored item
 
+    protocol = getattr(scorer, "__self__", None)
+    unscored = _unscorable(protocol, gt)
+
     def frames_to_score():  # noqa: ANN202 - decodes lazily, as the scorer asks for frames
+        nonlocal done
         for cap, idx, color, alpha in iter_renders(path, index, spec, limits=limits):
             frame = gt.get(cap, {}).get(idx)
             if frame is None:
                 raise SubmissionError("unexpected-frames", f"{cap}/{idx} is not a test frame")
+            if (cap, idx) in unscored:  # decoded (it must be there and valid), not scored
+                done += 1
+                continue
             order.append((cap, frame))
             yield color, alpha, frame, None
 
-    protocol = getattr(scorer, "__self__", None)
     if callable(getattr(protocol, "score_frames", None)) and scorer == protocol.score_frame:
         # A registered protocol: chunks of frames on every core (hwp_bench.metrics.parallel).
         from hwp_bench.metrics.parallel import iter_scores
@@ -123,7 +144,9 @@ def score_archive(
     if done != total:
         raise SubmissionError("missing-frames", f"scored {done} of {total} test frames")
     captures = {
-        cap: {**_mean(v, capture_mean), "num_frames": len(v)} for cap, v in per_capture.items()
+        cap: {**_mean(v, capture_mean), "num_frames": len(v)}
+        for cap, v in per_capture.items()
+        if v  # a capture whose every test frame is unscorable has no figure
     }
     metric_keys = sorted({k for v in per_capture.values() for d in v for k in d})
     means = {
@@ -148,5 +171,9 @@ def score_archive(
         "tags": by_tag,
         "num_frames": done,
         "frames_without_silhouette": no_silhouette,
+        # Test frames the protocol cannot score (no hand pixel in the ground truth): the same
+        # for every submission, so left out rather than failing the split; counts per capture
+        # only (which frames they are stays hidden, like every per-frame figure).
+        "unscored_frames": dict(sorted(collections.Counter(c for c, _ in unscored).items())),
         "scoring_time_s": time.perf_counter() - t0,
     }

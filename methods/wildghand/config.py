@@ -111,6 +111,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
 #: before them (``MethodInfo.neutral_options``): runs made before an option existed keep their
 #: identity. Every Gaussian baseline shares them through ``baseline_config``.
 NEUTRAL_OPTIONS: dict[str, Any] = {"colour_region": "frame"}
+#: Where the colour terms look (losses.colour_weight): the whole frame (paper), the hand mask,
+#: or the hand mask plus off-mask coverage (docs/fidelity.md).
+COLOUR_REGIONS = ("frame", "hand", "split")
 
 PRESETS: dict[str, dict[str, Any]] = {
     "quick": {
@@ -153,8 +156,11 @@ def full_config(config: dict[str, Any] | None = None, preset: str | None = None)
         raise KeyError(f"unknown WildGHand config keys: {unknown}")
     if out["pao"] not in ("full", "binary", "off"):
         raise ValueError(f"pao must be full, binary or off, got {out['pao']!r}")
-    if out["colour_region"] not in ("frame", "hand"):
-        raise ValueError(f"colour_region must be frame or hand, got {out['colour_region']!r}")
+    if out["colour_region"] not in COLOUR_REGIONS:
+        raise ValueError(
+            f"colour_region must be one of {', '.join(COLOUR_REGIONS)}, "
+            f"got {out['colour_region']!r}"
+        )
     if out["scale_mode"] not in ("spacing", "free"):
         raise ValueError(f"scale_mode must be spacing or free, got {out['scale_mode']!r}")
     return out

@@ -192,24 +192,41 @@ class LossTerm:
 
 
 # -- the terms ----------------------------------------------------------------------------------
+def _hand_colours_only(ctx: FrameContext) -> bool:
+    return ctx.config.get("colour_region", "frame") in ("hand", "split") and ctx.mask is not None
+
+
 def colour_weight(ctx: FrameContext) -> torch.Tensor:
     """Where the colour terms look: W everywhere (``colour_region="frame"``, the paper's and
     the authors' form: off the hand mask the target is black), or W times the hand mask
-    (``"hand"``: off the mask only the silhouette term judges the render, so a Gaussian that a
-    training pose error pushes past the outline is not taught to be dark)."""
-    if ctx.config.get("colour_region", "frame") == "hand" and ctx.mask is not None:
+    (``"hand"`` and ``"split"``: a Gaussian that a training pose error pushes past the outline
+    is not taught to be dark)."""
+    if _hand_colours_only(ctx):
         return ctx.weight * ctx.mask
     return ctx.weight
 
 
+def offmask_coverage(ctx: FrameContext) -> torch.Tensor:
+    """``colour_region="split"``'s off-mask L1: the value of the paper's form there (the
+    render against black, ``|I|``), written as ``alpha * |I / alpha|`` with the second factor
+    detached, so its gradient moves coverage (positions, scales, opacities: the outline), not
+    colours. Under ``"hand"`` off-mask pixels are judged by the silhouette term alone."""
+    straight = (ctx.render / ctx.alpha.detach().clamp_min(1e-4)[..., None]).detach().abs()
+    off = ctx.weight * (1.0 - ctx.mask)
+    return (off[..., None] * ctx.alpha[..., None] * straight).mean()
+
+
 def rec_term(ctx: FrameContext) -> torch.Tensor:
-    return weighted_l1(ctx.render, ctx.target, colour_weight(ctx))
+    value = weighted_l1(ctx.render, ctx.target, colour_weight(ctx))
+    if ctx.config.get("colour_region", "frame") == "split" and ctx.mask is not None:
+        value = value + offmask_coverage(ctx)
+    return value
 
 
 def perceptual_term(ctx: FrameContext) -> torch.Tensor | None:
     if ctx.perceptual is None:
         return None
-    hand_only = ctx.config.get("colour_region", "frame") == "hand" and ctx.mask is not None
+    hand_only = _hand_colours_only(ctx)
     if ctx.pao_mode != "off" or hand_only:
         kept = keep_where(colour_weight(ctx), ctx.target, ctx.render)
     else:

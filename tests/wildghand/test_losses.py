@@ -96,10 +96,32 @@ def test_colour_region_hand_leaves_pixels_off_the_mask_to_the_silhouette():
     )
 
 
+def test_colour_region_split_judges_the_off_mask_pixel_by_its_coverage_only():
+    """colour_region="split": the on-mask pixel as under "hand"; the off-mask white pixel keeps
+    the paper's value (|I| against black) but its gradient reaches alpha, not the colour."""
+    split = {**CFG, "colour_region": "split"}
+    render = torch.tensor([[[0.5, 0.5, 0.5], [1.0, 1.0, 1.0]]], requires_grad=True)
+    alpha = torch.tensor([[1.0, 0.5]], requires_grad=True)
+    ctx = _ctx(config=split, render=render, alpha=alpha, weight=torch.ones(1, 2), pao_mode="off")
+    value = rec_term(ctx)
+    assert float(value) == pytest.approx(0.75)  # the frame form's value: (0.5 * 3 + 1 * 3) / 6
+    value.backward()
+    # the on-mask pixel's colour is taught (d/dI of |I - 0| / 6), the off-mask one's is not
+    assert render.grad[0, 0].tolist() == pytest.approx([1 / 6] * 3)
+    assert render.grad[0, 1].tolist() == [0.0, 0.0, 0.0]
+    # off the mask alpha carries it: d/dalpha (alpha * |I / alpha| * 3 / 6) = 2 * 3 / 6
+    assert float(alpha.grad[0, 1]) == pytest.approx(1.0)
+    assert float(alpha.grad[0, 0]) == 0.0  # mask 1: no off-mask share
+    # under "frame" the same pixel's colour gets the gradient instead
+    render.grad = None
+    rec_term(_ctx(render=render, weight=torch.ones(1, 2), pao_mode="off")).backward()
+    assert render.grad[0, 1].tolist() == pytest.approx([1 / 6] * 3)
+
+
 def test_colour_region_is_checked():
     from wildghand.config import full_config
 
-    with pytest.raises(ValueError, match="colour_region must be frame or hand"):
+    with pytest.raises(ValueError, match="colour_region must be one of frame, hand, split"):
         full_config({"colour_region": "all"})
     assert full_config({})["colour_region"] == "frame"  # the paper's form by default
 
