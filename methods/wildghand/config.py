@@ -94,6 +94,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # colour terms (rec, perceptual) over the whole frame (paper) or the hand mask only ("hand":
     # off the mask only the silhouette judges, so misposed edges are not taught to be dark)
     "colour_region": "frame",
+    "colour_hand_from": 1.0,  # from this fraction of the fit on, colour terms on the hand only
     # -- optimisation -----------------------------------------------------------------------
     # Defaults are the quick (CPU) values, so that a bare WildGHand(config={}) runs here; the
     # paper preset sets the paper's: lr 1e-4 halved every 5 epochs, 50 epochs, batch 4.
@@ -110,7 +111,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
 #: Options added after results were published, at the value that reproduces the behaviour from
 #: before them (``MethodInfo.neutral_options``): runs made before an option existed keep their
 #: identity. Every Gaussian baseline shares them through ``baseline_config``.
-NEUTRAL_OPTIONS: dict[str, Any] = {"colour_region": "frame"}
+NEUTRAL_OPTIONS: dict[str, Any] = {"colour_region": "frame", "colour_hand_from": 1.0}
 #: Where the colour terms look (losses.colour_weight): the whole frame (paper), the hand mask,
 #: or the hand mask plus off-mask coverage (docs/fidelity.md).
 COLOUR_REGIONS = ("frame", "hand", "split")
@@ -160,6 +161,10 @@ def full_config(config: dict[str, Any] | None = None, preset: str | None = None)
         raise ValueError(
             f"colour_region must be one of {', '.join(COLOUR_REGIONS)}, "
             f"got {out['colour_region']!r}"
+        )
+    if not 0.0 <= float(out["colour_hand_from"]) <= 1.0:
+        raise ValueError(
+            f"colour_hand_from is a fraction of the fit in [0, 1], got {out['colour_hand_from']!r}"
         )
     if out["scale_mode"] not in ("spacing", "free"):
         raise ValueError(f"scale_mode must be spacing or free, got {out['scale_mode']!r}")

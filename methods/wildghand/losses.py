@@ -167,6 +167,7 @@ class FrameContext:
     laplacian: Any = None  # mesh Laplacian: sparse [V, V] or geometry.NeighbourLaplacian
     offset_norm: torch.Tensor | float = 1.0  # offsets are divided by this in the lap term
     frame: Any = None  # the TrainFrame (index, time, hands) for terms that need it
+    progress: float = 0.0  # fraction of the fit done (step / iterations)
 
 
 @dataclass
@@ -193,7 +194,11 @@ class LossTerm:
 
 # -- the terms ----------------------------------------------------------------------------------
 def _hand_colours_only(ctx: FrameContext) -> bool:
-    return ctx.config.get("colour_region", "frame") in ("hand", "split") and ctx.mask is not None
+    if ctx.mask is None:
+        return False
+    if ctx.config.get("colour_region", "frame") in ("hand", "split"):
+        return True
+    return ctx.progress >= float(ctx.config.get("colour_hand_from", 1.0))
 
 
 def colour_weight(ctx: FrameContext) -> torch.Tensor:

@@ -417,6 +417,7 @@ class WildGHand(MethodBase):
         for m in self._modules():
             m.train()
         gen = torch.Generator().manual_seed(self.seed * 7_919 + step)
+        self._progress = step / max(1, self.num_iterations)
 
         idxs = self._batch_indices(step)
         total = torch.zeros((), device=self.device)
@@ -520,6 +521,7 @@ class WildGHand(MethodBase):
             laplacian=self.laplacian,
             offset_norm=self.net.offset_clamp * self.net.template_range,
             frame=fr,
+            progress=getattr(self, "_progress", 0.0),
         )
         loss, values = self.objective.frame_loss(
             ctx, extra=lambda c: self.hooks.frame_loss_terms(self, c)

@@ -102,21 +102,26 @@ def test_an_option_at_its_neutral_value_leaves_the_run_identity_unchanged():
         MethodInfo(id="x", name="X", default_config={"a": 1}, neutral_options={"b": 2})
 
 
-def test_wildghands_run_names_did_not_move_when_colour_region_was_added():
+def test_wildghands_run_names_did_not_move_when_colour_options_were_added():
     """The real case: ``colour_region`` ("frame" = the paper, the behaviour before the option)
-    was added to WildGHand and every Gaussian baseline; their default runs keep the names
-    they had, a run with colour_region=hand gets its own."""
+    and ``colour_hand_from`` (1.0 = never) were added to WildGHand and every Gaussian
+    baseline; their default runs keep the names they had, a run that sets one gets its own."""
     from hwp_bench.methods.config import config_hash
     from hwp_bench.runner.job import Job, dataset_id
 
     for method in ("wildghand", "intergaussianhand", "robust-trimmed", "appearance-embedding"):
         job = Job(method=method, capture="capture00", dataset="/nonexistent/tiny")
         info = job.method_class().method_info()
-        assert info.neutral_options == {"colour_region": "frame"}
-        before = {k: v for k, v in job.config().items() if k != "colour_region"}
+        assert info.neutral_options == {"colour_region": "frame", "colour_hand_from": 1.0}
+        before = {
+            k: v for k, v in job.config().items() if k not in ("colour_region", "colour_hand_from")
+        }
         extra = {"method": info.id, "version": info.version, "dataset": dataset_id(job.dataset)}
         assert job.config_hash() == config_hash(before, extra=extra), method
         hand = Job(method=method, capture="capture00", dataset="/nonexistent/tiny",
                    overrides=("colour_region=hand",))  # fmt: skip
         assert hand.config_hash() != job.config_hash()
         assert hand.config()["colour_region"] == "hand"
+        late = Job(method=method, capture="capture00", dataset="/nonexistent/tiny",
+                   overrides=("colour_hand_from=0.6",))  # fmt: skip
+        assert late.config_hash() not in (job.config_hash(), hand.config_hash())

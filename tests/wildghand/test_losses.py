@@ -118,6 +118,20 @@ def test_colour_region_split_judges_the_off_mask_pixel_by_its_coverage_only():
     assert render.grad[0, 1].tolist() == pytest.approx([1 / 6] * 3)
 
 
+def test_colour_hand_from_switches_to_hand_colours_late_in_the_fit():
+    """colour_hand_from=0.6: the paper's form (the off-mask pixel teaches colour) before 60% of
+    the fit, the hand-only form from there on."""
+    late = {**CFG, "colour_hand_from": 0.6}
+    early = _ctx(config=late, weight=torch.ones(1, 2), pao_mode="off", progress=0.59)
+    after = _ctx(config=late, weight=torch.ones(1, 2), pao_mode="off", progress=0.6)
+    assert float(rec_term(early)) == pytest.approx(0.75)  # as colour_region="frame"
+    assert float(rec_term(after)) == pytest.approx(0.25)  # as colour_region="hand"
+    # the default (1.0) never switches
+    assert float(rec_term(_ctx(weight=torch.ones(1, 2), pao_mode="off", progress=0.99))) == (
+        pytest.approx(0.75)
+    )
+
+
 def test_colour_region_is_checked():
     from wildghand.config import full_config
 

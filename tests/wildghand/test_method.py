@@ -109,3 +109,23 @@ def test_ablation_switches_train(tiny_capture, override):
     out = m.train_iteration(0)
     assert np.isfinite(out["loss"])
     assert ("omega" in out) == m.config["dpd"]
+
+
+def test_colour_hand_from_takes_effect_at_its_fraction_of_the_fit(tiny_capture):
+    """Two fits that differ only in colour_hand_from=0.5 train identically for the first half
+    (same losses to the bit), then the colour terms of the second leave off-mask pixels out."""
+    train, _ = tiny_capture
+    logs = {}
+    for name, extra in (("paper", {}), ("late", {"colour_hand_from": 0.5})):
+        m = WildGHand(config={**QUICK, "iterations": 4, "refine_frames": False, **extra})
+        m.setup(train[:2])
+        logs[name] = [m.train_iteration(s)["rec"] for s in range(4)]
+    assert logs["late"][:2] == logs["paper"][:2]
+    assert logs["late"][2] < logs["paper"][2]  # the off-mask share of L1 is gone
+
+
+def test_colour_options_are_checked():
+    from wildghand.config import full_config
+
+    with pytest.raises(ValueError, match="colour_hand_from"):
+        full_config({"colour_hand_from": 1.5})
