@@ -31,6 +31,25 @@ TEST_INDICES = {
 }
 
 
+def inter_test_frame(image, mask, capture: str, index: int, num_frames: int) -> Frame:
+    """A two-hand test frame of a hidden clip (HOI-tagged, 40 x 48 px intrinsics) for the
+    scoring tests that need frames of their own size and masks."""
+    h, w = mask.shape
+    K = np.array([[40.0, 0, w / 2], [0, 40.0, h / 2], [0, 0, 1]], np.float32)
+    return Frame(
+        image=image,
+        capture=capture,
+        index=index,
+        num_frames=num_frames,
+        K=K,
+        hands={"right": HandParams(np.zeros(48), np.zeros(10), [0, 0, 0.5])},
+        mask=mask,
+        hand_type="inter",
+        split="test",
+        tags=["hoi"],
+    )
+
+
 def make_frames(seed: int = 0) -> dict[str, list[Frame]]:
     rng = np.random.default_rng(seed)
     out = {}
@@ -275,6 +294,7 @@ def lb():
         png_bytes=png_bytes,
         json_bytes=json_bytes,
         make_frames=make_frames,
+        inter_test_frame=inter_test_frame,
         LiveServer=LiveServer,
         reference_psnr_scorer=reference_psnr_scorer,
         free_port=free_port,

@@ -7,34 +7,22 @@ import numpy as np
 import pytest
 
 
-def _frames():
-    from hwp_bench.data import Frame, HandParams
-
+def _frames(lb):
     h, w = 40, 48  # LPIPS needs crops of at least 32 px
     yy, xx = np.mgrid[0:h, 0:w]
-    K = np.array([[40.0, 0, w / 2], [0, 40.0, h / 2], [0, 0, 1]], np.float32)
     rng = np.random.default_rng(3)
     hand = (((yy - 20) / 15) ** 2 + ((xx - 24) / 17) ** 2 <= 1).astype(np.float32)
     empty = np.zeros((h, w), np.float32)
     masks = {"capture04": [hand, empty, hand], "capture05": [empty, empty]}
-    frames = {}
-    for cap, ms in masks.items():
-        frames[cap] = [
-            Frame(
-                image=rng.uniform(0.1, 0.9, (h, w, 3)).astype(np.float32),
-                capture=cap,
-                index=i,
-                num_frames=len(ms),
-                K=K,
-                hands={"right": HandParams(np.zeros(48), np.zeros(10), [0, 0, 0.5])},
-                mask=m,
-                hand_type="inter",
-                split="test",
-                tags=["hoi"],
+    return {
+        cap: [
+            lb.inter_test_frame(
+                rng.uniform(0.1, 0.9, (h, w, 3)).astype(np.float32), m, cap, i, len(ms)
             )
             for i, m in enumerate(ms)
         ]
-    return frames
+        for cap, ms in masks.items()
+    }
 
 
 @pytest.mark.parametrize("protocol", ["hwp-v1", "hwp-v2"])
@@ -45,7 +33,7 @@ def test_frames_without_a_hand_are_counted_not_scored(tmp_path, lb, protocol):
 
     from hwp_bench.metrics.protocols import get_protocol
 
-    frames = _frames()
+    frames = _frames(lb)
     gt = FramesGroundTruth(frames, {"inter": ["capture04", "capture05"]}, dataset_id="t")
     sub = lb.pack(tmp_path, frames, "inter", noise=0.05, protocol=protocol)
     index = inspect_archive(sub, spec=gt.spec("inter"))

@@ -456,32 +456,18 @@ def test_a_dataset_size_submission_scores_on_every_core_as_frame_by_frame(
     from hwp_leaderboard.groundtruth import FramesGroundTruth
     from hwp_leaderboard.scoring import protocol_scorer, score_archive
 
-    from hwp_bench.data import Frame, HandParams
     from hwp_bench.metrics.parallel import _POOLS, MIN_FRAMES
 
     h, w = 40, 48  # LPIPS needs crops of at least 32 px
     yy, xx = np.mgrid[0:h, 0:w]
-    K = np.array([[40.0, 0, w / 2], [0, 40.0, h / 2], [0, 0, 1]], np.float32)
     rng = np.random.default_rng(0)
     frames = {}
     for cap in ("capture04", "capture05"):
         frames[cap] = []
         for i in range(30):
             mask = ((((yy - 20) / 17) ** 2 + ((xx - 24 - i % 4) / 19) ** 2) <= 1).astype(np.float32)
-            frames[cap].append(
-                Frame(
-                    image=rng.uniform(0.1, 0.9, (h, w, 3)).astype(np.float32),
-                    capture=cap,
-                    index=i,
-                    num_frames=30,
-                    K=K,
-                    hands={"right": HandParams(np.zeros(48), np.zeros(10), [0, 0, 0.5])},
-                    mask=mask,
-                    hand_type="inter",
-                    split="test",
-                    tags=["hoi"],
-                )
-            )
+            image = rng.uniform(0.1, 0.9, (h, w, 3)).astype(np.float32)
+            frames[cap].append(lb.inter_test_frame(image, mask, cap, i, 30))
     gt = FramesGroundTruth(frames, {"inter": ["capture04", "capture05"]}, dataset_id="t")
     assert gt.spec("inter").num_frames == 60 >= MIN_FRAMES
     sub = lb.pack(tmp_path, frames, "inter", noise=0.05)
