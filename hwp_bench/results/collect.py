@@ -26,13 +26,15 @@ from hwp_bench.results.schema import (
 
 #: WildGHand's ablation switches and their full-method values (methods/wildghand/config.py),
 #: and the training options that must not be averaged with the full method when set
-#: (``colour_region``: docs/fidelity.md). Files without a key (older ones) count as its default.
+#: (``colour_region``, ``colour_hand_from``: docs/fidelity.md). Files without a key (older ones)
+#: count as its default.
 ABLATION_DEFAULTS: dict[str, Any] = {
     "dpd": True,
     "pao": "full",
     "head_offsets": True,
     "head_refine": True,
     "colour_region": "frame",
+    "colour_hand_from": 1.0,
 }
 
 

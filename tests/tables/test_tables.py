@@ -121,6 +121,9 @@ def test_only_wildghand_has_variants(tmp_path):
 def test_a_training_option_is_its_own_variant_not_the_full_method():
     assert variant_of({"dpd": True, "colour_region": "hand"}) == "colour_region=hand"
     assert variant_of({"dpd": True, "colour_region": "frame"}) == "full"
+    # a run with the colours learnt on the hand late in the fit is not the full method's
+    assert variant_of({"dpd": True, "colour_hand_from": 0.3}) == "colour_hand_from=0.3"
+    assert variant_of({"dpd": True, "colour_hand_from": 1.0}) == "full"
     assert variant_of({"dpd": True}) == "full"  # files written before the option existed
 
 
