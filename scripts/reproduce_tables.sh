@@ -58,12 +58,21 @@ run_exact --method perfect-avatar --split all --seeds "$FIRST_SEED"
 run_exact --method mean-color --split all --seeds "$FIRST_SEED"
 run_exact --method wildghand --split all --seeds "$SEEDS"
 run_exact --method wildghand --split all --seeds "$SEEDS" --dataset synth-clean
-"$HB" results table --table captures --results "$OUT" --dataset synth --protocol "$PROTOCOL" \
-  --test-poses exact --out "$TABLES/table_captures_exact.md"
-
-for t in III V VI VII VIII IX X oracle captures; do
-  "$HB" results table --table "$t" --results "$OUT" --dataset synth --protocol "$PROTOCOL" \
-    --test-poses "$TEST_POSES" --out "$TABLES/table_$t.md"
+# The tables in docs/ are the first seed's (every table but X, which compares seeds), and the
+# per-capture tables of each seed; a table over seeds averaged is `--seeds 0,1`.
+table() {
+  "$HB" results table --results "$OUT" --dataset synth --protocol "$PROTOCOL" "$@" \
+    || echo "warning: hwp-bench results table $* failed" >&2
+}
+for s in ${SEEDS//,/ }; do
+  suffix=$([ "$s" = "$FIRST_SEED" ] && echo "" || echo "_seed$s")
+  table --table captures --test-poses exact --seeds "$s" --out "$TABLES/table_captures_exact$suffix.md"
+  table --table captures --test-poses "$TEST_POSES" --seeds "$s" \
+    --out "$TABLES/table_captures$suffix.md"
 done
+for t in III V VI VII VIII IX oracle; do
+  table --table "$t" --test-poses "$TEST_POSES" --seeds "$FIRST_SEED" --out "$TABLES/table_$t.md"
+done
+table --table X --test-poses "$TEST_POSES" --seeds "$SEEDS" --out "$TABLES/table_X.md"
 "$HB" results report --results "$OUT" --dataset synth --protocol "$PROTOCOL" \
-  --test-poses "$TEST_POSES" --out "$TABLES/report.html"
+  --test-poses "$TEST_POSES" --seeds "$FIRST_SEED" --out "$TABLES/report.html"
