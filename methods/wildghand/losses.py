@@ -6,7 +6,8 @@ section 'WildGHand'). Per training frame, with W the PAO weight map (all ones wh
 
     name         weight key     value
     rec          w_rec          mean(W * |I - I_l|)              W-weighted L1 (w_rec = 100); with
-                                                                 colour_region="hand", W * mask
+                                                                 colour_region="hand" (or after
+                                                                 colour_hand_from), W * mask
     perceptual   w_perceptual   LPIPS(I, I_l')                   I_l' = I_l where W > 0, else I
     silhouette   w_silhouette   mean(|alpha - mask| * [W > 0])   rendered alpha vs the hand mask
     opacity      w_opacity      mean((o - 1)^2)                  opacities towards 1

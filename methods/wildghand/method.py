@@ -103,6 +103,7 @@ class WildGHand(MethodBase):
         if isinstance(hooks, TrainingHooks):
             hooks = [hooks]
         self._extra_hooks = list(hooks or [])
+        self._progress = 0.0  # fraction of the fit done, for terms that change during it
         super().__init__(config=config, checkpoint=checkpoint)
 
     @classmethod
@@ -521,7 +522,7 @@ class WildGHand(MethodBase):
             laplacian=self.laplacian,
             offset_norm=self.net.offset_clamp * self.net.template_range,
             frame=fr,
-            progress=getattr(self, "_progress", 0.0),
+            progress=self._progress,
         )
         loss, values = self.objective.frame_loss(
             ctx, extra=lambda c: self.hooks.frame_loss_terms(self, c)
