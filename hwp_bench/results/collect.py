@@ -24,34 +24,63 @@ from hwp_bench.results.schema import (
     verify_result,
 )
 
-#: WildGHand's ablation switches and their full-method values (methods/wildghand/config.py),
-#: and the training options that must not be averaged with the full method when set
-#: (``colour_region``, ``colour_hand_from``: docs/fidelity.md). Files without a key (older ones)
-#: count as its default.
+#: WildGHand's ablation switches and their full-method values (methods/wildghand/config.py).
+#: Only WildGHand has them: a baseline's config never makes it an ablation variant. Files
+#: without a key count as the full method (the switches are as old as the result files).
 ABLATION_DEFAULTS: dict[str, Any] = {
     "dpd": True,
     "pao": "full",
     "head_offsets": True,
     "head_refine": True,
+}
+
+#: Training options of the Gaussian trainer that WildGHand and the Gaussian baselines share
+#: (docs/fidelity.md), at today's defaults. A run with another value is its own variant, for
+#: WildGHand and the baselines alike, so that a table never averages it with the default runs.
+#: This module cannot import the method packages: a test ties these values to
+#: ``wildghand.config.DEFAULT_CONFIG``.
+TRAINING_OPTION_DEFAULTS: dict[str, Any] = {
     "colour_region": "frame",
     "colour_hand_from": 1.0,
 }
 
+#: What a Gaussian-trainer config without the key meant: the behaviour from before the option
+#: existed (``wildghand.config.NEUTRAL_OPTIONS``). Not the default: defaults may move on, old
+#: files keep what they measured.
+TRAINING_OPTION_LEGACY: dict[str, Any] = {
+    "colour_region": "frame",
+    "colour_hand_from": 1.0,
+}
 
-def variant_of(config: dict[str, Any]) -> str:
-    """Label of the ablation variant a config describes: ``full`` or ``dpd=off,pao=binary``.
+#: A key every Gaussian-trainer config has recorded since the first result files; mean-color,
+#: handy or the perfect avatar have none of the training options and are never a variant.
+_GAUSSIAN_TRAINER_KEY = "w_rec"
 
-    Only the ablation switches count (other keys, such as the learning rate, are part of the
-    preset). A config without those keys (any baseline) is ``full``.
+
+def _shown(key: str, value: Any) -> str:
+    shown = "off" if value is False else "on" if value is True else str(value)
+    return f"{key}={shown}"
+
+
+def variant_of(config: dict[str, Any], method: str = "wildghand") -> str:
+    """Label of the variant a config describes: ``full`` or e.g. ``dpd=off,pao=binary``.
+
+    Only the ablation switches (WildGHand's) and the shared training options count (other
+    keys, such as the learning rate, are part of the preset). A baseline is ``full`` unless a
+    training option differs from today's default; a config without those keys is ``full``.
     """
     parts = []
-    for key, full in ABLATION_DEFAULTS.items():
-        if key not in config:
-            continue
-        value = config[key]
-        if value != full:
-            shown = "off" if value is False else "on" if value is True else str(value)
-            parts.append(f"{key}={shown}")
+    if method == "wildghand":
+        parts += [
+            _shown(key, config[key])
+            for key, full in ABLATION_DEFAULTS.items()
+            if key in config and config[key] != full
+        ]
+    if _GAUSSIAN_TRAINER_KEY in config:
+        for key, default in TRAINING_OPTION_DEFAULTS.items():
+            value = config.get(key, TRAINING_OPTION_LEGACY[key])
+            if value != default:
+                parts.append(_shown(key, value))
     return ",".join(parts) or "full"
 
 
@@ -91,8 +120,7 @@ def record_from_result(result: dict[str, Any], path: str | os.PathLike = "") -> 
     config = dict(method.get("config") or {})
     return ResultRecord(
         method=str(method["id"]),
-        # Only WildGHand has ablation switches; a baseline's config never makes it a variant.
-        variant=variant_of(config) if str(method["id"]) == "wildghand" else "full",
+        variant=variant_of(config, str(method["id"])),
         preset=str(method.get("preset") or "default"),
         dataset=str(dataset.get("id", "")),
         capture=str(dataset["capture"]),

@@ -119,12 +119,40 @@ def test_only_wildghand_has_variants(tmp_path):
 
 
 def test_a_training_option_is_its_own_variant_not_the_full_method():
-    assert variant_of({"dpd": True, "colour_region": "hand"}) == "colour_region=hand"
-    assert variant_of({"dpd": True, "colour_region": "frame"}) == "full"
+    gauss = {"dpd": True, "w_rec": 100.0}  # a Gaussian-trainer config (WildGHand's)
+    assert variant_of({**gauss, "colour_region": "hand"}) == "colour_region=hand"
+    assert variant_of({**gauss, "colour_region": "frame"}) == "full"
     # a run with the colours learnt on the hand late in the fit is not the full method's
-    assert variant_of({"dpd": True, "colour_hand_from": 0.3}) == "colour_hand_from=0.3"
-    assert variant_of({"dpd": True, "colour_hand_from": 1.0}) == "full"
-    assert variant_of({"dpd": True}) == "full"  # files written before the option existed
+    assert variant_of({**gauss, "colour_hand_from": 0.3}) == "colour_hand_from=0.3"
+    assert variant_of({**gauss, "colour_hand_from": 1.0}) == "full"
+    assert variant_of(gauss) == "full"  # files written before the options existed
+    assert variant_of({"dpd": True}) == "full"
+
+
+def test_a_baseline_with_a_training_option_set_is_not_averaged_with_its_default_runs(tmp_path):
+    gauss = {"w_rec": 100.0}
+    _write(tmp_path, "intergaussianhand", "capture00", 0, 20.0, config=gauss)
+    _write(tmp_path, "intergaussianhand", "capture02", 0, 21.0,
+           config={**gauss, "colour_hand_from": 0.3})  # fmt: skip
+    _write(tmp_path, "mean-color", "capture00", 0, 15.0, config={"colour_hand_from": 0.3})
+    records, _ = collect([tmp_path])
+    assert {(r.method, r.capture, r.variant) for r in records} == {
+        ("intergaussianhand", "capture00", "full"),
+        ("intergaussianhand", "capture02", "colour_hand_from=0.3"),
+        ("mean-color", "capture00", "full"),  # not a Gaussian-trainer config: no variant
+    }
+    # the ablation switches stay WildGHand's: a baseline with dpd in its config is full
+    assert variant_of({**gauss, "dpd": False}, "intergaussianhand") == "full"
+
+
+def test_the_tables_know_the_methods_training_option_defaults_and_their_legacy_values():
+    from wildghand.config import DEFAULT_CONFIG, NEUTRAL_OPTIONS
+
+    from hwp_bench.results.collect import TRAINING_OPTION_DEFAULTS, TRAINING_OPTION_LEGACY
+
+    assert TRAINING_OPTION_DEFAULTS == {k: DEFAULT_CONFIG[k] for k in TRAINING_OPTION_DEFAULTS}
+    assert TRAINING_OPTION_LEGACY == NEUTRAL_OPTIONS
+    assert "w_rec" in DEFAULT_CONFIG  # the key that marks a Gaussian-trainer config
 
 
 def test_table_iii_exact_cells_and_best(results):
