@@ -41,7 +41,7 @@ ABLATION_DEFAULTS: dict[str, Any] = {
 #: ``wildghand.config.DEFAULT_CONFIG``.
 TRAINING_OPTION_DEFAULTS: dict[str, Any] = {
     "colour_region": "frame",
-    "colour_hand_from": 1.0,
+    "colour_hand_from": 0.3,
 }
 
 #: What a Gaussian-trainer config without the key meant: the behaviour from before the option

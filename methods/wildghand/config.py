@@ -94,7 +94,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # colour terms (rec, perceptual) over the whole frame (paper) or the hand mask only ("hand":
     # off the mask only the silhouette judges, so misposed edges are not taught to be dark)
     "colour_region": "frame",
-    "colour_hand_from": 1.0,  # from this fraction of the fit on, colour terms on the hand only
+    "colour_hand_from": 0.3,  # from this fraction of the fit on, colour terms on the hand only
     # -- optimisation -----------------------------------------------------------------------
     # Defaults are the quick (CPU) values, so that a bare WildGHand(config={}) runs here; the
     # paper preset sets the paper's: lr 1e-4 halved every 5 epochs, 50 epochs, batch 4.

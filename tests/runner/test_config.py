@@ -105,12 +105,15 @@ def test_an_option_at_its_neutral_value_leaves_the_run_identity_unchanged():
 def test_wildghands_run_names_did_not_move_when_colour_options_were_added():
     """The real case: ``colour_region`` ("frame" = the paper, the behaviour before the option)
     and ``colour_hand_from`` (1.0 = never) were added to WildGHand and every Gaussian
-    baseline; their default runs keep the names they had, a run that sets one gets its own."""
+    baseline; a run at those values keeps the name it had before the options, a run that sets
+    another gets its own. (Since the default moved to ``colour_hand_from=0.3``, the runs from
+    before it are the ones made with ``--set colour_hand_from=1.0``.)"""
     from hwp_bench.methods.config import config_hash
     from hwp_bench.runner.job import Job, dataset_id
 
     for method in ("wildghand", "intergaussianhand", "robust-trimmed", "appearance-embedding"):
-        job = Job(method=method, capture="capture00", dataset="/nonexistent/tiny")
+        job = Job(method=method, capture="capture00", dataset="/nonexistent/tiny",
+                  overrides=("colour_hand_from=1.0",))  # fmt: skip
         info = job.method_class().method_info()
         assert info.neutral_options == {"colour_region": "frame", "colour_hand_from": 1.0}
         before = {
@@ -125,3 +128,10 @@ def test_wildghands_run_names_did_not_move_when_colour_options_were_added():
         late = Job(method=method, capture="capture00", dataset="/nonexistent/tiny",
                    overrides=("colour_hand_from=0.6",))  # fmt: skip
         assert late.config_hash() not in (job.config_hash(), hand.config_hash())
+        # the default (0.3) is a run identity of its own, the one `--set colour_hand_from=0.3`
+        # had before the default moved (so those runs count as done)
+        default = Job(method=method, capture="capture00", dataset="/nonexistent/tiny")
+        assert default.config()["colour_hand_from"] == 0.3
+        assert default.config_hash() == config_hash(
+            {**before, "colour_hand_from": 0.3}, extra=extra
+        )

@@ -119,26 +119,27 @@ def test_only_wildghand_has_variants(tmp_path):
 
 
 def test_a_training_option_is_its_own_variant_not_the_full_method():
-    gauss = {"dpd": True, "w_rec": 100.0}  # a Gaussian-trainer config (WildGHand's)
+    gauss = {"dpd": True, "w_rec": 100.0, "colour_hand_from": 0.3}  # WildGHand's, default
     assert variant_of({**gauss, "colour_region": "hand"}) == "colour_region=hand"
     assert variant_of({**gauss, "colour_region": "frame"}) == "full"
-    # a run with the colours learnt on the hand late in the fit is not the full method's
-    assert variant_of({**gauss, "colour_hand_from": 0.3}) == "colour_hand_from=0.3"
-    assert variant_of({**gauss, "colour_hand_from": 1.0}) == "full"
-    assert variant_of(gauss) == "full"  # files written before the options existed
-    assert variant_of({"dpd": True}) == "full"
+    # the full method learns the colours on the hand late in the fit (colour_hand_from=0.3);
+    # the paper's form, and files written before the option existed, are their own variant
+    assert variant_of({**gauss, "colour_hand_from": 0.3}) == "full"
+    assert variant_of({**gauss, "colour_hand_from": 1.0}) == "colour_hand_from=1.0"
+    assert variant_of({"dpd": True, "w_rec": 100.0}) == "colour_hand_from=1.0"
+    assert variant_of({"dpd": True}) == "full"  # not a Gaussian-trainer config
 
 
 def test_a_baseline_with_a_training_option_set_is_not_averaged_with_its_default_runs(tmp_path):
-    gauss = {"w_rec": 100.0}
+    gauss = {"w_rec": 100.0, "colour_hand_from": 0.3}
     _write(tmp_path, "intergaussianhand", "capture00", 0, 20.0, config=gauss)
     _write(tmp_path, "intergaussianhand", "capture02", 0, 21.0,
-           config={**gauss, "colour_hand_from": 0.3})  # fmt: skip
-    _write(tmp_path, "mean-color", "capture00", 0, 15.0, config={"colour_hand_from": 0.3})
+           config={**gauss, "colour_hand_from": 1.0})  # fmt: skip
+    _write(tmp_path, "mean-color", "capture00", 0, 15.0, config={"colour_hand_from": 1.0})
     records, _ = collect([tmp_path])
     assert {(r.method, r.capture, r.variant) for r in records} == {
         ("intergaussianhand", "capture00", "full"),
-        ("intergaussianhand", "capture02", "colour_hand_from=0.3"),
+        ("intergaussianhand", "capture02", "colour_hand_from=1.0"),
         ("mean-color", "capture00", "full"),  # not a Gaussian-trainer config: no variant
     }
     # the ablation switches stay WildGHand's: a baseline with dpd in its config is full

@@ -126,10 +126,10 @@ def test_colour_hand_from_switches_to_hand_colours_late_in_the_fit():
     after = _ctx(config=late, weight=torch.ones(1, 2), pao_mode="off", progress=0.6)
     assert float(rec_term(early)) == pytest.approx(0.75)  # as colour_region="frame"
     assert float(rec_term(after)) == pytest.approx(0.25)  # as colour_region="hand"
-    # the default (1.0) never switches
-    assert float(rec_term(_ctx(weight=torch.ones(1, 2), pao_mode="off", progress=0.99))) == (
-        pytest.approx(0.75)
-    )
+    # the paper's form (1.0) never switches
+    paper = {**CFG, "colour_hand_from": 1.0}
+    never = _ctx(config=paper, weight=torch.ones(1, 2), pao_mode="off", progress=0.99)
+    assert float(rec_term(never)) == pytest.approx(0.75)
 
 
 def test_colour_region_is_checked():

@@ -116,7 +116,7 @@ def test_colour_hand_from_takes_effect_at_its_fraction_of_the_fit(tiny_capture):
     (same losses to the bit), then the colour terms of the second leave off-mask pixels out."""
     train, _ = tiny_capture
     logs = {}
-    for name, extra in (("paper", {}), ("late", {"colour_hand_from": 0.5})):
+    for name, extra in (("paper", {"colour_hand_from": 1.0}), ("late", {"colour_hand_from": 0.5})):
         m = WildGHand(config={**QUICK, "iterations": 4, "refine_frames": False, **extra})
         m.setup(train[:2])
         logs[name] = [m.train_iteration(s)["rec"] for s in range(4)]

@@ -161,6 +161,11 @@ def test_a_fit_with_refinement_beats_the_same_fit_without_it_on_noised_poses(tin
     nothing. Measured on 300-step fits, noise draws 3, 4, 5: without / with refinement
     25.4/26.8, 25.3/26.3, 24.0/28.0 dB (gains 1.4, 1.0, 4.0; mean 2.1). The claim is asserted
     on the mean gain, with room for that spread, and no draw may lose.
+
+    The fits use the paper's colour form (``colour_hand_from=1.0``), where the measurement
+    above was made: with the default's hand-only colours late in the fit the dark rims that
+    misposed frames teach are gone, and so is much of what refinement wins back (gains 0.41,
+    0.31 and 0.85 dB on the same draws, 2026-12-06): still positive, but within the spread.
     """
     train, test = tiny_capture
     gains = []
@@ -168,7 +173,14 @@ def test_a_fit_with_refinement_beats_the_same_fit_without_it_on_noised_poses(tin
         noisy = _noised(train, seed=noise_seed)
         scores = {
             refine: clip_psnr(
-                short_fit(noisy, iterations=300, lr_halve_epochs=200.0, refine_frames=refine), test
+                short_fit(
+                    noisy,
+                    iterations=300,
+                    lr_halve_epochs=200.0,
+                    refine_frames=refine,
+                    colour_hand_from=1.0,
+                ),
+                test,
             )
             for refine in (False, True)
         }
