@@ -62,25 +62,40 @@ def _shown(key: str, value: Any) -> str:
     return f"{key}={shown}"
 
 
-def variant_of(config: dict[str, Any], method: str = "wildghand") -> str:
+def variant_of(
+    config: dict[str, Any], method: str = "wildghand", overrides: Iterable[str] = ()
+) -> str:
     """Label of the variant a config describes: ``full`` or e.g. ``dpd=off,pao=binary``.
 
-    Only the ablation switches (WildGHand's) and the shared training options count (other
-    keys, such as the learning rate, are part of the preset). A baseline is ``full`` unless a
-    training option differs from today's default; a config without those keys is ``full``.
+    What counts: the ablation switches (WildGHand's), the shared training options (compared
+    with today's defaults), and every other key the run set on the command line
+    (``overrides``, the ``--set key=value`` list a result file records): a run with, say,
+    ``--set pao_mu=region`` measured something else than the full method and must never be
+    averaged with it. Keys of the preset itself are not overrides. A baseline is ``full``
+    unless a training option differs from today's default or it was run with an override.
     """
     parts = []
+    known: set[str] = set()
     if method == "wildghand":
+        known |= set(ABLATION_DEFAULTS)
         parts += [
             _shown(key, config[key])
             for key, full in ABLATION_DEFAULTS.items()
             if key in config and config[key] != full
         ]
     if _GAUSSIAN_TRAINER_KEY in config:
+        known |= set(TRAINING_OPTION_DEFAULTS)
         for key, default in TRAINING_OPTION_DEFAULTS.items():
             value = config.get(key, TRAINING_OPTION_LEGACY[key])
             if value != default:
                 parts.append(_shown(key, value))
+    others = {}
+    for item in overrides:
+        key, _, raw = str(item).partition("=")
+        key = key.strip()
+        if key and key not in known:
+            others[key] = config.get(key, raw.strip())
+    parts += [_shown(key, others[key]) for key in sorted(others)]
     return ",".join(parts) or "full"
 
 
@@ -113,6 +128,15 @@ class ResultRecord:
         return is_clean_dataset(self.dataset)
 
 
+def _overrides(method: dict[str, Any]) -> list[str]:
+    """The ``--set`` list a result file records (absent in files from before it, or not a list
+    of strings in a malformed one: then no override is assumed)."""
+    raw = method.get("overrides")
+    if not isinstance(raw, list):
+        return []
+    return [x for x in raw if isinstance(x, str)]
+
+
 def record_from_result(result: dict[str, Any], path: str | os.PathLike = "") -> ResultRecord:
     """Flatten a parsed result dict (see :mod:`hwp_bench.results.schema`)."""
     method = result["method"]
@@ -120,7 +144,7 @@ def record_from_result(result: dict[str, Any], path: str | os.PathLike = "") -> 
     config = dict(method.get("config") or {})
     return ResultRecord(
         method=str(method["id"]),
-        variant=variant_of(config, str(method["id"])),
+        variant=variant_of(config, str(method["id"]), _overrides(method)),
         preset=str(method.get("preset") or "default"),
         dataset=str(dataset.get("id", "")),
         capture=str(dataset["capture"]),

@@ -283,3 +283,43 @@ def test_oracle_gap_table(results):
     assert _cell(t, "capture05", "WildGHand", "closed %")["value"] is None
     mean = _cell(t, "mean over captures", "WildGHand", "closed %")["value"]
     assert mean == pytest.approx(100 * 1.05 / 74.6)  # only capture04 has an oracle
+
+
+def test_a_run_with_any_other_option_set_is_its_own_variant():
+    gauss = {
+        "dpd": True,
+        "pao": "full",
+        "w_rec": 100.0,
+        "colour_hand_from": 0.3,
+        "pao_mu": "region",
+    }
+    # --set pao_mu=region measured something else than the full method
+    assert variant_of(gauss, "wildghand", ["pao_mu=region"]) == "pao_mu=region"
+    # known keys are judged by value: an override at today's default is the full method
+    assert variant_of(gauss, "wildghand", ["colour_hand_from=0.3"]) == "full"
+    both = {**gauss, "dpd": False}
+    assert variant_of(both, "wildghand", ["dpd=false", "pao_mu=region"]) == "dpd=off,pao_mu=region"
+    # a baseline with an override is not its default either
+    assert variant_of(
+        {"w_rec": 100.0, "colour_hand_from": 0.3, "lr": 0.01}, "handy", ["lr=0.01"]
+    ) == ("lr=0.01")
+
+
+def test_collect_reads_the_overrides_from_the_result_file(tmp_path):
+    for overrides, psnr in (([], 20.0), (["pao_mu=region"], 30.0), ("pao_mu=region", 25.0)):
+        res = build_result(
+            dataset={"id": "synth", "revision": "t", "config": "capture00", "capture": "capture00",
+                     "split": "test"},
+            method={"id": "wildghand", "version": "0", "preset": "quick",
+                    "config": {**WGH_FULL, "pao_mu": "region" if overrides else "hand"},
+                    "overrides": overrides},
+            seed=0, protocol="hwp-v2",
+            frames={0: {"psnr": psnr, "ssim": 0.9, "lpips": 0.1}},
+            predictions_sha256="p" * 64, ground_truth_sha256="g" * 64,
+        )  # fmt: skip
+        write_result(tmp_path / f"r{int(psnr)}.json", res)
+    records, _ = collect([tmp_path])
+    # a malformed overrides field (a string, not a list) is read as no override
+    assert sorted((r.means["psnr"], r.variant) for r in records) == [
+        (20.0, "full"), (25.0, "full"), (30.0, "pao_mu=region"),
+    ]  # fmt: skip
