@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 
 import pytest
 
@@ -283,6 +284,21 @@ def test_oracle_gap_table(results):
     assert _cell(t, "capture05", "WildGHand", "closed %")["value"] is None
     mean = _cell(t, "mean over captures", "WildGHand", "closed %")["value"]
     assert mean == pytest.approx(100 * 1.05 / 74.6)  # only capture04 has an oracle
+
+
+def test_oracle_gap_is_undefined_where_the_oracle_is_no_better_than_plain_fitting(results):
+    # capture05's oracle is 0.3 dB above plain fitting (24.5): below the 0.5 dB margin, so no
+    # ratio (it would be 100 * 1.05 / 0.3 = 350 %); capture06's is 2 dB above: defined
+    for cap, psnr in (("capture05", 24.8), ("capture06", 26.6)):
+        _write(results, "wildghand", cap, 0, psnr, config=WGH_FULL,
+               dataset="hwp-synth-quick-s0-clean")  # fmt: skip
+    records, _ = collect([results])
+    t = make_table("oracle", records, unavailable={})
+    assert _cell(t, "capture05", "WildGHand", "closed %")["value"] is None
+    got = _cell(t, "capture06", "WildGHand", "closed %")["value"]
+    assert got == pytest.approx(100 * 1.05 / 2.0)
+    med = _cell(t, "median over captures", "WildGHand", "closed %")["value"]
+    assert med == pytest.approx(statistics.median([100 * 1.05 / 74.6, 100 * 1.05 / 2.0]))
 
 
 def test_a_run_with_any_other_option_set_is_its_own_variant():
