@@ -24,7 +24,7 @@ import numpy as np
 
 from hwp_bench.io import atomic_write_text
 from hwp_bench.results import plots
-from hwp_bench.results.collect import ResultRecord, collect
+from hwp_bench.results.collect import ABLATION_DEFAULTS, ResultRecord, collect
 from hwp_bench.results.omega import omega_correlation, omega_series, strengths_for
 from hwp_bench.results.tables import (
     CEILING,
@@ -90,13 +90,25 @@ def _frames(dataset: str, capture: str, split: str):
     return load_frames(dataset, capture, split)
 
 
-def _method_rows(sel: Selection) -> list[tuple[str, str, str]]:
+def _is_paper_variant(method: str, variant: str) -> bool:
+    """The full method, or one of WildGHand's ablations (Tables VI-VIII) at today's training
+    options: what the paper's comparisons are about. Other variants (another training option,
+    any other ``--set``) are measured in their own tables and would crowd the per-capture bars."""
+    if variant == "full":
+        return True
+    keys = [part.split("=", 1)[0] for part in variant.split(",")]
+    return method == "wildghand" and all(k in ABLATION_DEFAULTS for k in keys)
+
+
+def _method_rows(sel: Selection, *, every_variant: bool = False) -> list[tuple[str, str, str]]:
     rows = []
     for m in sel.methods():
         variants = sorted(
             {r.variant for r in sel.records if r.method == m}, key=lambda v: v != "full"
         )
         for v in variants:
+            if not every_variant and not _is_paper_variant(m, v):
+                continue
             label = METHOD_NAMES.get(m, m) + ("" if v == "full" else f" [{v}]")
             rows.append((m, v, label))
     return rows
@@ -259,6 +271,12 @@ def build_report(
     present = sorted({r.capture for r in sel.records})
     parts.append("<h2>Per capture</h2>")
     rows = _method_rows(sel)
+    left_out = len(_method_rows(sel, every_variant=True)) - len(rows)
+    if left_out:
+        parts.append(
+            f"<p class='note'>{left_out} variant(s) with other options set (another training "
+            "option, any other --set) are left out of these charts; the tables show them.</p>"
+        )
     for metric in ("psnr", "lpips"):
         plots.capture_bars(sel.records, rows, present, metric, files / f"bars_{metric}.png")
         parts.append(f"<img src='{files.name}/bars_{metric}.png' alt='{metric} per capture'>")

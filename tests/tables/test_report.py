@@ -8,6 +8,7 @@ import pytest
 from hwp_bench.data.layout import DatasetWriter
 from hwp_bench.data.toy import toy_frames
 from hwp_bench.results import build_result, write_result
+from hwp_bench.results.collect import ResultRecord
 from hwp_bench.results.omega import frame_strengths, omega_correlation, spearman, strengths_for
 from hwp_bench.results.report import build_report, summary
 
@@ -110,3 +111,34 @@ def test_hand_box_is_a_padded_square_inside_the_image():
     assert hand_box(mask, pad=3) == (0, 14, 46, 60)
     # nothing to centre on: the whole image
     assert hand_box(np.zeros((40, 60)), pad=3) == (0, 40, 0, 60)
+
+
+def test_the_per_capture_bars_show_the_paper_variants_only():
+    from hwp_bench.results.report import _method_rows
+    from hwp_bench.results.tables import Selection
+
+    def rec(method, variant):
+        return ResultRecord(
+            method=method, variant=variant, preset="quick", dataset="synth",
+            capture="capture04", seed=0, protocol="hwp-v2", means={"psnr": 30.0},
+        )  # fmt: skip
+
+    records = [
+        rec("wildghand", "full"),
+        rec("wildghand", "dpd=off,pao=off"),  # Table VI: kept
+        rec("wildghand", "pao=binary"),  # Table VII: kept
+        rec("wildghand", "colour_hand_from=1.0"),  # another training option: left out
+        rec("wildghand", "dpd=off,colour_hand_from=1.0"),  # left out
+        rec("wildghand", "pao_mu=region"),  # any other --set: left out
+        rec("intergaussianhand", "full"),
+        rec("intergaussianhand", "colour_hand_from=1.0"),  # left out
+    ]
+    sel = Selection(records, [], "hwp-v2", "quick", "synth")
+    kept = {(m, v) for m, v, _ in _method_rows(sel)}
+    assert kept == {
+        ("wildghand", "full"),
+        ("wildghand", "dpd=off,pao=off"),
+        ("wildghand", "pao=binary"),
+        ("intergaussianhand", "full"),
+    }
+    assert len(_method_rows(sel, every_variant=True)) == len(records)
