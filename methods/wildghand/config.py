@@ -73,6 +73,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "pao_form": "paper",  # paper: 1/(1+beta*omega); code: the authors' code (see pao.py)
     "pao_mu": "hand",  # hand: |y_u & y_h|/|y_h| (Eq. 5); region: |y_u & y_h|/|y_u|
     "pao_silhouette": 0.5,  # rendered alpha above this is the hand mask y_h
+    "pao_hand_proposal": "off",  # off | mask: the frame's hand mask as one more proposal (segments.py)
     "t_e": 1.0,
     "t_mu": 0.3,
     "t_b_single": 3.0,
@@ -166,6 +167,8 @@ def full_config(config: dict[str, Any] | None = None, preset: str | None = None)
         raise ValueError(
             f"colour_hand_from is a fraction of the fit in [0, 1], got {out['colour_hand_from']!r}"
         )
+    if out["pao_hand_proposal"] not in ("off", "mask"):
+        raise ValueError(f"pao_hand_proposal must be off or mask, got {out['pao_hand_proposal']!r}")
     if out["scale_mode"] not in ("spacing", "free"):
         raise ValueError(f"scale_mode must be spacing or free, got {out['scale_mode']!r}")
     return out

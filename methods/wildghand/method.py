@@ -327,6 +327,17 @@ class WildGHand(MethodBase):
             out.append(int(torch.randperm(n, generator=gen)[pos]))
         return out
 
+    def _hand_proposal_mask(self, i: int) -> np.ndarray | None:
+        """Training frame i's hand mask when ``pao_hand_proposal=mask`` asks for the whole-hand
+        proposal (``segments.with_hand_proposal``), else None."""
+        choice = str(self.config["pao_hand_proposal"])
+        if choice not in ("off", "mask"):
+            raise ValueError(f"pao_hand_proposal must be off or mask, not {choice!r}")
+        mask = self._frames[i].mask
+        if choice == "off" or mask is None:
+            return None
+        return mask.detach().cpu().numpy()
+
     def _regions_for(self, i: int) -> torch.Tensor:
         """Region proposals of training frame i, computed once and cached."""
         if i not in self._regions:
@@ -337,6 +348,7 @@ class WildGHand(MethodBase):
                 scales=tuple(cfg["pao_scales"]),
                 sam_checkpoint=str(cfg["sam_checkpoint"]),
                 sam_model=str(cfg["sam_model"]),
+                hand_mask=self._hand_proposal_mask(i),
             )
             self._regions[i] = torch.from_numpy(labels).to(self.device)
         return self._regions[i]

@@ -20,6 +20,16 @@ union of all levels as the proposal set. Why Felzenszwalb rather than SLIC:
 
 SLIC stays available (``pao_segmenter=slic``) for comparison. Proposals are computed once per
 training frame (from its pixels only) and cached by the caller.
+
+**The whole-hand proposal** (``pao_hand_proposal=mask``, :func:`with_hand_proposal`).
+Felzenszwalb has no object level: at every scale it cuts a hand at its colour edges, and the
+nails, whose colour differs from the skin around them, become small regions of their own. Under
+Eq. 5 a region covering a few percent of the hand gets mu_u < T_mu and so PAO weight 0, so the
+avatar is never asked to draw nails (docs/fidelity.md measures 98% of capture08's nail pixels
+at W = 0). SAM's automatic generator does propose the whole hand among its masks, which gives
+every hand pixel a share of weight. The option adds that level from the frame's hand mask (on
+real HWP the mask *is* SAM's), so the stand-in keeps the one granularity it lacks. It is not
+used with SAM proposals, which have it already.
 """
 
 from __future__ import annotations
@@ -102,6 +112,26 @@ def sam_levels(image: np.ndarray, checkpoint: str, model_type: str = "vit_h") ->
     return np.stack([np.where(m["segmentation"], 0, -1).astype(np.int32) for m in masks])
 
 
+def with_hand_proposal(
+    labels: np.ndarray, mask: np.ndarray | None, threshold: float = 0.5
+) -> np.ndarray:
+    """``labels`` [S, H, W] with one more level: the hand mask as one region (id 0, -1 elsewhere).
+
+    Unchanged when there is no mask or it is empty (a frame without a visible hand has no
+    whole-hand object to propose).
+    """
+    if mask is None:
+        return labels
+    m = np.asarray(mask, np.float32)
+    if m.shape != labels.shape[1:]:
+        raise ValueError(f"hand mask {m.shape} does not match the proposals {labels.shape[1:]}")
+    inside = m > threshold
+    if not inside.any():
+        return labels
+    level = np.where(inside, 0, -1).astype(labels.dtype)
+    return np.concatenate([labels, level[None]], axis=0)
+
+
 def propose_regions(
     image: np.ndarray,
     *,
@@ -109,8 +139,13 @@ def propose_regions(
     scales=(64.0, 256.0, 1024.0),
     sam_checkpoint: str = "",
     sam_model: str = "vit_h",
+    hand_mask: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Region proposals of one frame as label levels [S, H, W] (see module docstring)."""
+    """Region proposals of one frame as label levels [S, H, W] (see module docstring).
+
+    ``hand_mask`` [H, W] adds the whole-hand level (:func:`with_hand_proposal`) to the
+    Felzenszwalb and SLIC proposals; SAM's own masks already include the whole hand.
+    """
     if not sam_checkpoint and method in ("auto", "sam"):
         # `hwp-bench assets fetch sam` puts the authors' vit_h.pth in the data home.
         from hwp_bench.assets import sam_checkpoint as fetched_sam_checkpoint
@@ -126,7 +161,7 @@ def propose_regions(
             )
         return sam_levels(image, sam_checkpoint, sam_model)
     if method == "felzenszwalb":
-        return felzenszwalb_levels(image, tuple(scales))
+        return with_hand_proposal(felzenszwalb_levels(image, tuple(scales)), hand_mask)
     if method == "slic":
-        return slic_levels(image)
+        return with_hand_proposal(slic_levels(image), hand_mask)
     raise ValueError(f"unknown region proposal method {method!r}")

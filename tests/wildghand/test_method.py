@@ -100,6 +100,7 @@ def test_biases_absent_at_inference_and_save_load_round_trip(tiny_capture, tmp_p
         {"pao": "binary"},
         {"head_offsets": False, "head_refine": False},
         {"pao_form": "code", "pao_mu": "region"},
+        {"pao_hand_proposal": "mask"},
     ],
 )
 def test_ablation_switches_train(tiny_capture, override):
@@ -129,3 +130,24 @@ def test_colour_options_are_checked():
 
     with pytest.raises(ValueError, match="colour_hand_from"):
         full_config({"colour_hand_from": 1.5})
+
+
+def test_whole_hand_proposal_adds_one_level_from_the_training_mask(tiny_capture):
+    train, _ = tiny_capture
+    levels = {}
+    for choice in ("off", "mask"):
+        m = WildGHand(config={**QUICK, "iterations": 1, "pao_hand_proposal": choice})
+        m.setup(train[:2])
+        levels[choice] = m._regions_for(0).numpy()
+    assert len(levels["mask"]) == len(levels["off"]) + 1
+    assert np.array_equal(levels["mask"][:-1], levels["off"])
+    mask = m._frames[0].mask.numpy()
+    assert np.array_equal(levels["mask"][-1] == 0, mask > 0.5)
+    from wildghand.config import full_config
+
+    with pytest.raises(ValueError, match="pao_hand_proposal must be off or mask"):
+        full_config({"pao_hand_proposal": "sam"})
+    bad = WildGHand(config={**QUICK, "iterations": 1, "pao_hand_proposal": "sam"})
+    bad.setup(train[:2])
+    with pytest.raises(ValueError, match="pao_hand_proposal must be off or mask"):
+        bad._regions_for(0)

@@ -1,9 +1,10 @@
 """PAO weights (paper Eqs. 5-6) on a constructed frame."""
 
 import numpy as np
+import pytest
 import torch
 from wildghand.pao import PAOThresholds, pao_weights
-from wildghand.segments import felzenszwalb_levels, propose_regions
+from wildghand.segments import felzenszwalb_levels, propose_regions, with_hand_proposal
 
 
 def _scene():
@@ -88,3 +89,44 @@ def test_felzenszwalb_proposals_separate_an_occluder_and_keep_a_whole_hand_regio
                 best = max(best, (region & visible).sum() / visible.sum())
     assert best > 0.9
     assert np.array_equal(propose_regions(img, method="auto"), levels)  # no SAM here
+
+
+def test_whole_hand_proposal_gives_a_small_nail_region_weight():
+    """A nail-sized region of its own has mu < T_mu under Eq. 5 and weight 0; the whole-hand
+    proposal (pao_hand_proposal=mask) adds one region covering the hand, so it gets weight."""
+    render, frame, alpha, labels = _scene()
+    labels = labels.clone()
+    labels[0, 16:20, 40:44] = 3  # a 4x4 'nail': 16 / 900 of the hand
+    th = PAOThresholds(t_e=1.0, t_mu=0.3, t_b=3.0)
+    plain = pao_weights(render, frame, alpha, labels, th).weight.detach()
+    assert torch.all(plain[16:20, 40:44] == 0)
+    mask = np.zeros((64, 64), np.float32)
+    mask[16:46, 16:46] = 1.0
+    with_hand = torch.from_numpy(with_hand_proposal(labels.numpy(), mask))
+    assert with_hand.shape == (2, 64, 64)
+    assert set(np.unique(with_hand[1].numpy()).tolist()) == {-1, 0}
+    res = pao_weights(render, frame, alpha, with_hand, th)
+    w = res.weight.detach()
+    # the whole hand: mu = 1, E = mean residual over the hand
+    e_hand = res.residual[16:46, 16:46].mean().item()
+    expected = 100 * (1.0 - e_hand) * (1.0 - 0.3)
+    assert abs(w[16:20, 40:44].mean().item() - expected) < 0.5
+    # every other hand pixel gains the same amount; the background is unchanged
+    assert torch.allclose(w[16:34, 20:40] - plain[16:34, 20:40], torch.tensor(expected), atol=0.5)
+    assert torch.allclose(w[0:10, 0:10], plain[0:10, 0:10])
+
+
+def test_whole_hand_proposal_edge_cases():
+    labels = np.zeros((2, 8, 8), np.int32)
+    assert with_hand_proposal(labels, None) is labels
+    assert with_hand_proposal(labels, np.zeros((8, 8))) is labels  # no hand, no level
+    with pytest.raises(ValueError, match="does not match"):
+        with_hand_proposal(labels, np.ones((4, 4)))
+    img = np.zeros((32, 32, 3), np.float32)
+    img[8:24, 8:24] = 0.7
+    mask = np.zeros((32, 32), np.float32)
+    mask[8:24, 8:24] = 1.0
+    plain = propose_regions(img, method="felzenszwalb")
+    both = propose_regions(img, method="felzenszwalb", hand_mask=mask)
+    assert np.array_equal(both[:-1], plain)
+    assert np.array_equal(both[-1] == 0, mask > 0.5)
