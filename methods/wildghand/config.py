@@ -85,6 +85,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "perceptual": "auto",  # auto (LPIPS if available, else dssim) | lpips | dssim | none
     "perceptual_crop": True,  # perceptual term on the box around the hand only (speed)
     "w_silhouette": 1.0,
+    # silhouette term where PAO's W > 0 only ("weighted") or on every pixel ("all", the paper's
+    # "alpha vs hand silhouette"); losses.silhouette_term says why it matters
+    "silhouette_region": "weighted",
     "w_opacity": 0.1,
     "w_shadow": 0.001,
     "w_bias": 0.1,
@@ -169,6 +172,10 @@ def full_config(config: dict[str, Any] | None = None, preset: str | None = None)
         )
     if out["pao_hand_proposal"] not in ("off", "mask"):
         raise ValueError(f"pao_hand_proposal must be off or mask, got {out['pao_hand_proposal']!r}")
+    if out["silhouette_region"] not in ("weighted", "all"):
+        raise ValueError(
+            f"silhouette_region must be weighted or all, got {out['silhouette_region']!r}"
+        )
     if out["scale_mode"] not in ("spacing", "free"):
         raise ValueError(f"scale_mode must be spacing or free, got {out['scale_mode']!r}")
     return out

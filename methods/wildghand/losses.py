@@ -10,6 +10,8 @@ section 'WildGHand'). Per training frame, with W the PAO weight map (all ones wh
                                                                  colour_hand_from), W * mask
     perceptual   w_perceptual   LPIPS(I, I_l')                   I_l' = I_l where W > 0, else I
     silhouette   w_silhouette   mean(|alpha - mask| * [W > 0])   rendered alpha vs the hand mask
+                                                                 (every pixel with
+                                                                 silhouette_region="all")
     opacity      w_opacity      mean((o - 1)^2)                  opacities towards 1
     shadow       w_shadow       mean((xi - 1)^2)                 shadow coefficients towards 1
     bias         w_bias         mean(|delta_g|)                  DPD bias magnitude (dpd only)
@@ -241,9 +243,19 @@ def perceptual_term(ctx: FrameContext) -> torch.Tensor | None:
 
 
 def silhouette_term(ctx: FrameContext) -> torch.Tensor | None:
+    """mean |alpha - mask|, over the pixels PAO weights (``silhouette_region="weighted"``) or
+    over all of them (``"all"``, the paper's form).
+
+    Why it matters: PAO's y_h is the *rendered* silhouette, so a pixel the avatar wrongly
+    covers (alpha > 0.5 past the hand mask) gets no background weight, and no region
+    proposal of the background reaches T_mu of the hand: its W is 0. Under ``"weighted"``
+    nothing then penalises that spill, neither the colour terms nor this one."""
     if ctx.mask is None or not ctx.config["w_silhouette"] > 0:
         return None
-    valid = (ctx.weight.detach() > 0).to(ctx.alpha.dtype) if ctx.pao_mode != "off" else 1.0
+    weighted = ctx.config.get("silhouette_region", "weighted") == "weighted"
+    valid = 1.0
+    if weighted and ctx.pao_mode != "off":
+        valid = (ctx.weight.detach() > 0).to(ctx.alpha.dtype)
     return ((ctx.alpha - ctx.mask).abs() * valid).mean()
 
 
