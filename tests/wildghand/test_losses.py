@@ -159,6 +159,10 @@ def test_silhouette_is_the_l1_of_alpha_on_pixels_pao_keeps():
     assert float(silhouette_term(_ctx(pao_mode="off"))) == pytest.approx(0.25)
     assert silhouette_term(_ctx(mask=None)) is None
     assert silhouette_term(_ctx(config={**CFG, "w_silhouette": 0.0})) is None
+    # the paper's form: every pixel, so the spill pixel (alpha 0.5 past the mask, W = 0) counts
+    every = {**CFG, "silhouette_region": "all"}
+    assert float(silhouette_term(_ctx(config=every))) == pytest.approx(0.25)
+    assert CFG["silhouette_region"] == "weighted"
 
 
 def test_opacity_and_shadow_pull_towards_one_over_both_hands():
