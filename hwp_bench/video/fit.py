@@ -7,9 +7,15 @@ position and its log depth so that every unknown has a scale the optimiser handl
 
 Energy (all terms are means, so weights do not depend on the number of frames or joints):
 
-* **landmarks**: Cauchy-robust reprojection error of the 21 joints, in units of the hand's
-  size in the image (so the weights hold at any resolution); a badly placed landmark costs
-  little more than a moderately wrong one, which keeps one wrong finger from dragging the hand;
+* **landmarks**: robust reprojection error of the 21 joints, in units of the hand's size in
+  the image (so the weights hold at any resolution). The kernel is Geman-McClure
+  (:func:`robust_kernel`): quadratic up to about ``outlier_scale x robust_scale`` (0.12 hand
+  sizes), bounded beyond, so a badly placed landmark costs at most a constant and its pull on
+  the fit vanishes as it gets worse (as ``1/r^3``), which keeps one wrong finger from
+  dragging the hand while the estimator's ordinary few-pixel noise is fitted as noise.
+  (Import version 2 used a Cauchy kernel of scale 0.04 hand sizes, ``robust_kernel="cauchy"``:
+  it flattens out already at the ordinary noise and still pulls, as ``1/r``, on a landmark
+  far off.)
 * **relative depth** (when the estimator gives it, as MediaPipe does): the joints' depth
   order, weakly, which breaks the near-orthographic "bent towards or away from the camera"
   ambiguity that 2D points alone leave;
@@ -54,7 +60,15 @@ PALM_LANDMARKS = (0, 1, 5, 9, 13, 17)
 @dataclass
 class FitWeights:
     landmarks: float = 1.0
-    robust_scale: float = 0.04  # Cauchy scale, in hand sizes (4 px for a 100 px hand)
+    # The residual (hand sizes) at which a landmark costs one unit near zero: every kernel is
+    # e^2 / robust_scale^2 for small e (4 px for a 100 px hand).
+    robust_scale: float = 0.04
+    # "geman-mcclure" (import version 3) or "cauchy" (version 2); see robust_kernel(). The
+    # same kernel weighs the relative depth (at twice the scale) and the orientation search.
+    robust_kernel: str = "geman-mcclure"
+    # Geman-McClure's saturation scale in units of robust_scale (0.12 hand sizes). Chosen on
+    # HWP-Synth quick captures 01, 02, 05 and 09 (docs/video.md) from 1.5, 2, 3, 4 and 6.
+    outlier_scale: float = 3.0
     depth: float = 0.05
     pose_prior: float = 1.0
     shape_prior: float = 0.02
@@ -177,8 +191,23 @@ def project(points: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     return uvw[..., :2] / z
 
 
-def _cauchy(e2: torch.Tensor, c: float) -> torch.Tensor:
-    return torch.log1p(e2 / (c * c))
+ROBUST_KERNELS = ("geman-mcclure", "cauchy")
+
+
+def robust_kernel(e2: torch.Tensor, c: float, kind: str = "geman-mcclure", outlier: float = 3.0):
+    """Robust cost of squared residuals ``e2``, normalised so that both kernels are
+    ``e2 / c^2`` near zero.
+
+    * ``cauchy``: ``log(1 + e2 / c^2)``, unbounded; its pull falls off only as ``1 / e``;
+    * ``geman-mcclure``: ``s^2 e2 / (e2 + s^2 c^2)`` with ``s = outlier``: quadratic while
+      ``e << s c``, at most ``s^2``, and its pull falls off as ``1 / e^3`` beyond ``s c``.
+    """
+    if kind == "cauchy":
+        return torch.log1p(e2 / (c * c))
+    if kind == "geman-mcclure":
+        s2 = outlier * outlier
+        return s2 * e2 / (e2 + s2 * c * c)
+    raise ValueError(f"robust kernel must be one of {', '.join(ROBUST_KERNELS)}, got {kind!r}")
 
 
 class _Problem:
@@ -213,6 +242,9 @@ class _Problem:
                 o = o * np.array([-1.0, 1.0, 1.0])
             self.offsets = torch.as_tensor(o, dtype=torch.float32)
 
+    def robust(self, e2: torch.Tensor, c: float) -> torch.Tensor:
+        return robust_kernel(e2, c, self.w.robust_kernel, self.w.outlier_scale)
+
     def trans(self, uv: torch.Tensor, logz: torch.Tensor) -> torch.Tensor:
         z = logz.exp()
         K = self.K
@@ -238,13 +270,13 @@ class _Problem:
         uv = project(J[:, idx], self.K)
         target = self.pts[frames][:, idx]
         e2 = ((uv - target) ** 2).sum(-1) / self.size**2
-        energy = self.w.landmarks * _cauchy(e2, self.w.robust_scale).mean(-1)
+        energy = self.w.landmarks * self.robust(e2, self.w.robust_scale).mean(-1)
         if self.depth is not None and self.w.depth > 0:
             z = J[..., 2]
             rel = (z - z[:, :1]) * self.K[0, 0] / z[:, :1]  # pixels, like the estimator's
             d_obs = self.depth[frames]
             ed = ((rel[:, idx] - d_obs[:, idx]) ** 2) / self.size**2
-            energy = energy + self.w.depth * _cauchy(ed, 2 * self.w.robust_scale).mean(-1)
+            energy = energy + self.w.depth * self.robust(ed, 2 * self.w.robust_scale).mean(-1)
         return energy
 
 
@@ -298,12 +330,12 @@ def _search_orientation(
         R = axis_angle_to_matrix(rot)
         P = rest_t @ R.transpose(-1, -2) + prob.trans(uv, logz)[:, None]
         e2 = ((project(P, prob.K) - target) ** 2).sum(-1) / prob.size**2
-        e = _cauchy(e2, prob.w.robust_scale).mean(-1)
+        e = prob.robust(e2, prob.w.robust_scale).mean(-1)
         if depth is not None and prob.w.depth > 0:
             z = P[..., 2]
             rel = (z - z[:, :1]) * prob.K[0, 0] / z[:, :1]
             ed = (rel - depth) ** 2 / prob.size**2
-            e = e + prob.w.depth * _cauchy(ed, 2 * prob.w.robust_scale).mean(-1)
+            e = e + prob.w.depth * prob.robust(ed, 2 * prob.w.robust_scale).mean(-1)
         # Keep the wrist near its landmark while the orientation turns.
         return e + 1e-3 * (((uv - uv0) / prob.size) ** 2).sum(-1)
 

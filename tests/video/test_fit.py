@@ -16,11 +16,13 @@ from hwp_bench.hand import load_hand_model
 from hwp_bench.hand.poses import named_pose
 from hwp_bench.video.fit import (
     FitConfig,
+    FitWeights,
     TrackObservations,
     cube_rotations,
     fit_track,
     joints_only_model,
     project,
+    robust_kernel,
 )
 from hwp_bench.video.importer import default_intrinsics
 from hwp_bench.video.landmarks import MP_TO_MODEL
@@ -107,6 +109,42 @@ def test_fit_recovers_known_parameters_from_noisy_landmarks(model, side, pose_na
     assert np.nanmedian(fit.residual_px) < 2.0
     # The wrist's depth follows from the hand's size in the image: within 15%.
     assert abs(fit.trans[0, 2] - 4.9) / 4.9 < 0.15
+
+
+def test_robust_kernels_agree_near_zero_and_geman_mcclure_lets_go_of_outliers():
+    c = 0.04
+    e = torch.linspace(0.0, 1.0, 2001, dtype=torch.float64, requires_grad=True)
+    gm = robust_kernel(e**2, c, "geman-mcclure", 3.0)
+    cauchy = robust_kernel(e**2, c, "cauchy")
+    small = e.detach() < 0.1 * c
+    quad = (e.detach() / c) ** 2
+    assert torch.allclose(gm.detach()[small], quad[small], rtol=1e-2)
+    assert torch.allclose(cauchy.detach()[small], quad[small], rtol=1e-2)
+    assert float(gm.detach().max()) < 9.0  # bounded by outlier_scale^2
+    (pull_gm,) = torch.autograd.grad(gm.sum(), e)
+    (pull_c,) = torch.autograd.grad(cauchy.sum(), e)
+    # Within the ordinary noise (1.5 c) Geman-McClure is nearer the quadratic than Cauchy; far
+    # out (25 c, 8 of its outlier scales) its pull has all but vanished, Cauchy's has not.
+    mid, far = 60, 2000  # e = 1.5 c and e = 25 c
+    assert float(gm.detach()[mid]) > float(cauchy.detach()[mid])
+    assert float(pull_gm[far]) < 0.15 * float(pull_c[far])
+    assert float(pull_gm[far]) < 0.01 * float(pull_gm.max())  # redescending
+    with pytest.raises(ValueError, match="geman-mcclure, cauchy"):
+        robust_kernel(e**2, c, "huber")
+
+
+def test_geman_mcclure_fit_ignores_a_misplaced_finger(model):
+    # One frame's index finger (3 landmarks) put 25 px away (0.3 of the hand's size): the
+    # default kernel fits the hand as if the finger were not there.
+    K, J, uv, rel = _scene(model, "right", "relaxed", frames=3)
+    bad = uv.copy()
+    bad[1, 6:9] += [25.0, 0.0]
+    obs = TrackObservations(bad, np.ones(3, bool), K, depth=rel)
+    assert FitWeights().robust_kernel == "geman-mcclure"
+    fit = fit_track(obs, model, "right", FAST)
+    e2, _ = _errors(model, "right", K, J, fit)
+    assert np.median(e2[1]) < 1.0, np.median(e2[1])
+    assert e2[1].max() < 3.0, e2[1].max()  # the finger too, from the other frames
 
 
 def test_fit_interpolates_a_frame_without_landmarks(model):
