@@ -151,7 +151,15 @@ def main() -> None:
         action="store_true",
         help="train on the exact hand parameters (the pose oracle: the representation alone)",
     )
+    ap.add_argument(
+        "--aligned-train",
+        action="store_true",
+        help="start from the toolkit's test-pose aligner run on the training frames (their "
+        "masks), cached like the aligned track: what training poses a mask fit can give",
+    )
     args = ap.parse_args()
+    if args.exact_train and args.aligned_train:
+        ap.error("--exact-train and --aligned-train exclude each other")
 
     import torch
 
@@ -165,6 +173,11 @@ def main() -> None:
     train = load_frames(args.dataset, args.capture, "train")
     if args.exact_train:
         train = [replace(f, hands=dict(f.annotations["exact_hands"])) for f in train]
+    if args.aligned_train:
+        from hwp_bench.tracks import frames_for_track
+
+        # pose_error's "before" is then the aligned poses' error, "after" the refined ones'
+        train = frames_for_track(train, "aligned", progress=True)
     # The test clip is scored against the perturbed capture's frames (its test clip is clean:
     # the same pixels as the twin's), as hwp-bench run does.
     test = load_frames("synth", args.capture, "test")
@@ -220,6 +233,7 @@ def main() -> None:
         "seed": args.seed,
         "overrides": args.overrides,
         "exact_train": args.exact_train,
+        "aligned_train": args.aligned_train,
         "fit": fit,
         "pose_error": pose_errors(refined_training_hands(method), train),
     }

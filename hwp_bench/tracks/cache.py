@@ -192,7 +192,7 @@ def _compute(frames, config, progress, on_frame) -> dict[int, AlignedFrame]:
 
     out: dict[int, AlignedFrame] = {}
     cap = frames[0].capture
-    for f in tqdm(frames, desc=f"align test poses {cap}", unit="frame", disable=not progress):
+    for f in tqdm(frames, desc=f"align poses to masks {cap}", unit="frame", disable=not progress):
         r = align_frame(f, config)
         out[int(f.index)] = AlignedFrame(
             r.hands, r.status, r.initial_residual_px, r.residual_px, r.rounds

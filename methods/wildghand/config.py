@@ -47,6 +47,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # training-pose refinement: head (iv)'s frame-specific part (paper: refine_frames=false,
     # only the frame-independent delta-h within refine_clamp); see refine.py
     **REFINE_CONFIG,
+    # where the training poses start: the dataset's estimates, or those refined against each
+    # training frame's hand mask by the toolkit's test-pose aligner (hwp_bench.tracks, cached
+    # per dataset like the aligned test track); see docs/fidelity.md
+    "train_poses": "estimated",  # estimated | aligned
     # -- network f ------------------------------------------------------------------------------
     "identity_channels": 33,  # D of the latent identity map
     "identity_height": 64,
@@ -172,6 +176,8 @@ def full_config(config: dict[str, Any] | None = None, preset: str | None = None)
         )
     if out["pao_hand_proposal"] not in ("off", "mask"):
         raise ValueError(f"pao_hand_proposal must be off or mask, got {out['pao_hand_proposal']!r}")
+    if out["train_poses"] not in ("estimated", "aligned"):
+        raise ValueError(f"train_poses must be estimated or aligned, got {out['train_poses']!r}")
     if out["silhouette_region"] not in ("weighted", "all"):
         raise ValueError(
             f"silhouette_region must be weighted or all, got {out['silhouette_region']!r}"

@@ -151,3 +151,40 @@ def test_whole_hand_proposal_adds_one_level_from_the_training_mask(tiny_capture)
     bad.setup(train[:2])
     with pytest.raises(ValueError, match="pao_hand_proposal must be off or mask"):
         bad._regions_for(0)
+
+
+def test_train_poses_aligned_starts_from_the_mask_fit(tiny_synth, tmp_path, monkeypatch):
+    """train_poses=aligned: the toolkit's aligner brings HWP-Synth's noisy training poses
+    closer to the exact ones in the image, and caches them (a second setup reads the same)."""
+    from hwp_bench.data import HandParams, load_frames
+    from hwp_bench.tracks.errors import joint_errors
+
+    monkeypatch.setenv("HWP_HOME", str(tmp_path))
+    train = sorted(load_frames(tiny_synth, "capture00", "train"), key=lambda f: f.index)[:3]
+    cfg = {**QUICK, "iterations": 1, "train_poses": "aligned"}
+    m = WildGHand(config=cfg)
+    m.setup(train)
+
+    def params(method):
+        return {
+            (f.capture, int(fr.index)): {
+                side: HandParams(*(x.detach().cpu().numpy().reshape(-1) for x in hp))
+                for side, hp in fr.hands.items()
+            }
+            for f, fr in zip(train, method.prepared_frames, strict=True)
+        }
+
+    before = joint_errors(train, {(f.capture, int(f.index)): f.hands for f in train})
+    after = joint_errors(train, params(m))
+    assert after["px"] < 0.5 * before["px"], (before, after)
+    assert list((tmp_path / "cache" / "aligned-poses").glob("capture00-*.json"))
+    again = WildGHand(config=cfg)
+    again.setup(train)
+    assert joint_errors(train, params(again)) == after  # read from the cache
+    plain = WildGHand(config={**QUICK, "iterations": 1})
+    plain.setup(train)
+    assert joint_errors(train, params(plain)) == before
+    with pytest.raises(ValueError, match="train_poses must be estimated or aligned"):
+        from wildghand.config import full_config
+
+        full_config({"train_poses": "exact"})
