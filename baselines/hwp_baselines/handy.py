@@ -52,7 +52,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 from wildghand.geometry import vertex_spacing
-from wildghand.refine import REFINE_CONFIG, PoseCorrections, pass_steps, prior_scales
+from wildghand.refine import (
+    REFINE_CONFIG,
+    PoseCorrections,
+    pass_steps,
+    prior_scales,
+    starting_poses,
+)
 
 from hwp_baselines.mesh_texture import (
     SIDES,
@@ -293,7 +299,7 @@ class Handy(MethodBase):
     # -- training ---------------------------------------------------------------------------
     def setup(self, train_frames, val_frames=None) -> None:
         super().setup(train_frames, val_frames)
-        frames = list(train_frames)
+        frames = starting_poses(train_frames, str(self.config["train_poses"]))
         cap = int(self.config["max_train_frames"])
         if cap and len(frames) > cap:
             picks = np.linspace(0, len(frames) - 1, cap).round().astype(int)

@@ -47,10 +47,6 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # training-pose refinement: head (iv)'s frame-specific part (paper: refine_frames=false,
     # only the frame-independent delta-h within refine_clamp); see refine.py
     **REFINE_CONFIG,
-    # where the training poses start: the dataset's estimates, or those refined against each
-    # training frame's hand mask by the toolkit's test-pose aligner (hwp_bench.tracks, cached
-    # per dataset like the aligned test track); see docs/fidelity.md
-    "train_poses": "estimated",  # estimated | aligned
     # -- network f ------------------------------------------------------------------------------
     "identity_channels": 33,  # D of the latent identity map
     "identity_height": 64,

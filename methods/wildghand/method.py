@@ -47,7 +47,7 @@ from wildghand.losses import (
 )
 from wildghand.network import GaussianNetwork
 from wildghand.pao import PAOThresholds, pao_weights
-from wildghand.refine import PoseRefinement
+from wildghand.refine import PoseRefinement, starting_poses
 from wildghand.segments import propose_regions
 
 PAPER = (
@@ -241,47 +241,13 @@ class WildGHand(MethodBase):
         return self._frames
 
     # -- data -------------------------------------------------------------------------------
-    def _starting_poses(self, frames) -> list:
-        """The training frames with the hand parameters the fit starts from.
-
-        ``train_poses=estimated``: the dataset's. ``aligned``: each frame's estimate refined
-        against its own hand mask by the toolkit's test-pose aligner
-        (``hwp_bench.tracks.cache.aligned_frames``: deterministic, cached per dataset, so every
-        method and seed that asks reads the same poses). Only training pixels are used; frames
-        without a mask or hands keep their estimates. Why: a mask fit places the fingers of
-        HWP-Synth's training frames about four times better than the estimates (measured in
-        docs/fidelity.md), and blur is what a fit learns from misplaced training poses.
-        """
-        choice = str(self.config["train_poses"])
-        if choice not in ("estimated", "aligned"):
-            raise ValueError(f"train_poses must be estimated or aligned, not {choice!r}")
-        frames = list(frames)
-        if choice == "estimated":
-            return frames
-        import dataclasses
-
-        from hwp_bench.tracks.cache import aligned_frames
-
-        usable = [f for f in frames if f.hands and f.mask is not None]
-        aligned = {}
-        for capture in sorted({str(f.capture) for f in usable}):
-            group = [f for f in usable if str(f.capture) == capture]
-            for index, result in aligned_frames(group, progress=True).items():
-                aligned[(capture, int(index))] = result.hands
-        return [
-            dataclasses.replace(f, hands=aligned[(str(f.capture), int(f.index))])
-            if (str(f.capture), int(f.index)) in aligned
-            else f
-            for f in frames
-        ]
-
     def setup(self, train_frames, val_frames=None) -> None:
         super().setup(train_frames, val_frames)
         if not self.train_frames:
             raise ValueError("WildGHand needs at least one training frame")
         cfg = self.config
         self._frames = []
-        for fr in self._starting_poses(self.train_frames):
+        for fr in starting_poses(self.train_frames, str(cfg["train_poses"])):
             if not fr.hands:  # nothing to fit (hand out of view or not detected)
                 continue
             img, mask, K = downscale(fr, int(cfg["train_resolution"]))

@@ -88,7 +88,44 @@ REFINE_CONFIG: dict[str, Any] = {
     "refine_sigma_shape": 0.2,  # prior scale of the shape correction (shape units)
     "w_refine": 0.0,  # weight of mean((u - u_before)^2) in a pose pass (its trust region)
     "w_refine_prior": 0.3,  # weight of mean(u^2): the pull towards the estimate
+    # where the training poses start: the dataset's estimates, or those refined against each
+    # training frame's hand mask by the toolkit's test-pose aligner (see starting_poses)
+    "train_poses": "estimated",  # estimated | aligned
 }
+
+TRAIN_POSES = ("estimated", "aligned")
+
+
+def starting_poses(frames: Sequence[Any], choice: str) -> list:
+    """The training frames with the hand parameters a fit starts from (``train_poses``).
+
+    ``estimated``: the dataset's. ``aligned``: each frame's estimate refined against its own
+    hand mask by the toolkit's test-pose aligner (``hwp_bench.tracks.cache.aligned_frames``:
+    deterministic, cached per dataset, so every method and seed that asks reads the same
+    poses). Only training pixels are used; frames without a mask or hands keep their
+    estimates. Why: a mask fit places the fingers of HWP-Synth's training frames about four
+    times better than the estimates, and blur is what a fit learns from misplaced training
+    poses (docs/fidelity.md). Shared by WildGHand, every Gaussian baseline and Handy.
+    """
+    if choice not in TRAIN_POSES:
+        raise ValueError(f"train_poses must be estimated or aligned, not {choice!r}")
+    frames = list(frames)
+    if choice == "estimated":
+        return frames
+    from hwp_bench.tracks.cache import aligned_frames
+
+    usable = [f for f in frames if f.hands and f.mask is not None]
+    aligned = {}
+    for capture in sorted({str(f.capture) for f in usable}):
+        group = [f for f in usable if str(f.capture) == capture]
+        for index, result in aligned_frames(group, progress=True).items():
+            aligned[(capture, int(index))] = result.hands
+    return [
+        dataclasses.replace(f, hands=aligned[(str(f.capture), int(f.index))])
+        if (str(f.capture), int(f.index)) in aligned
+        else f
+        for f in frames
+    ]
 
 
 def axis_angle_to_quaternion(aa: torch.Tensor) -> torch.Tensor:

@@ -100,3 +100,30 @@ def test_handy_gan_is_refused_without_files_or_trust(tmp_path, monkeypatch):
     monkeypatch.setenv("HWP_HANDY_DIR", str(tmp_path))
     with pytest.raises(PermissionError):
         Handy(config={})
+
+
+def test_train_poses_aligned_gives_handy_the_mask_aligner_start(tiny_synth, tmp_path, monkeypatch):
+    """Handy takes WildGHand's train_poses option: its texture is fitted to the aligner's poses,
+    which lie closer to the exact ones in the image than the estimates."""
+    from hwp_bench.data import HandParams, load_frames
+    from hwp_bench.tracks.errors import joint_errors
+
+    monkeypatch.setenv("HWP_HOME", str(tmp_path))
+    train = sorted(load_frames(str(tiny_synth), "capture00", "train"), key=lambda f: f.index)[:3]
+
+    def fitted_poses(choice):
+        m = Handy(config={"iterations": 1, "seed": 0, "train_poses": choice})
+        m.setup(train)
+        return {
+            ("capture00", int(i)): {
+                s: HandParams(*(x.detach().cpu().numpy().reshape(-1) for x in hp))
+                for s, hp in hands.items()
+            }
+            for i, hands in m.refined_hands().items()
+        }
+
+    before = joint_errors(train, fitted_poses("estimated"))
+    after = joint_errors(train, fitted_poses("aligned"))
+    assert after["px"] < 0.5 * before["px"], (before, after)
+    with pytest.raises(ValueError, match="train_poses must be estimated or aligned"):
+        Handy(config={"iterations": 1, "train_poses": "exact"}).setup(train)
