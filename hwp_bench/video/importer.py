@@ -53,7 +53,8 @@ from hwp_bench.video.errors import VideoError
 from hwp_bench.video.landmarks import landmark_offsets
 from hwp_bench.video.tracks import DETECTED, INTERPOLATED, MISSING, SideTrack, build_tracks
 
-IMPORT_VERSION = 3  # 2: masks refined by colour (GrabCut); 3: Geman-McClure landmark kernel
+IMPORT_VERSION = 4  # 2: masks refined by colour (GrabCut); 3: Geman-McClure landmark kernel;
+# 4: outline pixels of the colour masks decided by their colour mixing (masks.outline_by_colour)
 REPORT = "hwp_video.json"
 REVISION_PREFIX = "hwp_bench.video"
 FOCAL_PER_PIXEL = 5000.0 / 256.0  # HWP's focal convention: f = 5000/256 * max(H, W)

@@ -69,7 +69,7 @@ def test_every_frame_is_kept_and_the_missing_ones_reported(imported):
     assert cap["sides"]["right"]["interpolated_frames"] == [4]
     assert result.captures[0].hand_type == "single"
     manifest = json.loads((root / "hwp_dataset.json").read_text())
-    assert manifest["revision"].startswith("hwp_bench.video v3 ")
+    assert manifest["revision"].startswith("hwp_bench.video v4 ")
     assert cap["masks"] == {"fitted": FRAMES}  # --mask-refine none: every mask the silhouette
     assert {f.annotations["video"]["mask"] for f in frames} == {"fitted"}
     assert report["estimator"] == "scripted" and report["options"]["max_gap"] == 2

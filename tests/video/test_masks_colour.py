@@ -106,3 +106,91 @@ def test_colour_keeps_the_silhouette_when_it_cannot_help():
     hand = _ellipse(64, 64, 32, 32, 14, 9)
     out, refined = colour_refine(np.full((64, 64, 3), 0.5), hand, min_iou=0.99)
     assert (not refined and out is hand) or ((out > 0.5) == (hand > 0.5)).mean() > 0.99
+
+
+def _antialiased_hand(h: int, w: int, seed: int = 0, zoom: float = 1.0):
+    """An image of a palm (ellipse) and a thin finger (a bar 4.2 px wide at ``zoom`` 1) on a
+    blue background, each pixel's colour mixed by the share of it the hand covers (8x8
+    supersampling), with a little noise; returns ``(image, coverage)``."""
+    ss = 8
+    yy, xx = (np.mgrid[0 : h * ss, 0 : w * ss] + 0.5) / (ss * zoom)
+    fine = (((yy - 34) / 16) ** 2 + ((xx - 30) / 10) ** 2 <= 1) | (
+        (np.abs(xx - 44.3) < 2.1) & (yy > 12.4) & (yy < 40)
+    )
+    cov = fine.reshape(h, ss, w, ss).mean((1, 3))
+    skin, bg = np.array([0.85, 0.62, 0.50]), np.array([0.20, 0.30, 0.60])
+    rng = np.random.default_rng(seed)
+    img = cov[..., None] * skin + (1 - cov[..., None]) * bg + rng.normal(0, 0.01, (h, w, 3))
+    return np.clip(img, 0, 1), cov
+
+
+def test_hand_fraction_is_the_covered_share_on_the_outline():
+    from scipy import ndimage
+
+    from hwp_bench.video.masks import hand_fraction
+
+    img, cov = _antialiased_hand(64, 64)
+    truth = cov >= 0.5
+    a, defined = hand_fraction(img, truth, 2)
+    ring = (truth & ~ndimage.binary_erosion(truth)) | (~truth & ndimage.binary_dilation(truth))
+    assert defined[ring].mean() > 0.85
+    err = np.abs(a - cov)[ring & defined]
+    assert err.mean() < 0.02 and err.max() < 0.06, (err.mean(), err.max())
+    # uint8 frames give the same fractions (to the 8-bit rounding)
+    a8, _ = hand_fraction((img * 255 + 0.5).astype(np.uint8), truth, 2)
+    assert np.abs(a8 - a)[ring & defined].max() < 0.03
+
+
+def test_outline_by_colour_decides_each_outline_pixel_by_its_hand_share():
+    """Whether the outline came out a pixel too tight (as GrabCut trims fingertips and
+    corners), a pixel too wide, or ragged, deciding the outline pixels by colour with the
+    threshold 0.5 gives back exactly the pixels at least half covered (HWP's masks)."""
+    from hwp_bench.video.masks import OUTLINE_THRESHOLD, outline_by_colour
+
+    img, cov = _antialiased_hand(64, 64)
+    truth = cov >= 0.5
+    rng = np.random.default_rng(1)
+
+    def iou(a, b):
+        return (a & b).sum() / (a | b).sum()
+
+    tight, wide = cov > 0.9, cov > 0.1
+    ragged = tight | (wide & (rng.uniform(size=cov.shape) < 0.5))
+    for mask, before in ((tight, 0.905), (wide, 0.915), (ragged, 0.915)):
+        assert abs(iou(mask, truth) - before) < 0.002
+        out = outline_by_colour(img, mask.astype(np.float32), threshold=0.5, radius=2) > 0.5
+        assert (out != truth).sum() <= 1, (out != truth).sum()
+        # the default threshold (0.4) also takes the pixels 40-50% covered: a superset
+        default = outline_by_colour(img, mask.astype(np.float32), radius=2) > 0.5
+        assert OUTLINE_THRESHOLD == 0.4 and (default >= out).all()
+        assert ((cov >= 0.4) == default).mean() > 0.998
+    # nothing moves by more than a pixel: a mask far off stays far off
+    shifted = np.roll(truth, 4, axis=1)
+    out = outline_by_colour(img, shifted.astype(np.float32), radius=2) > 0.5
+    assert (out ^ shifted).sum() < 0.5 * (truth ^ shifted).sum()
+    assert not outline_by_colour(img, np.zeros((64, 64)), radius=2).any()
+
+
+def test_colour_refine_decides_the_outline_after_grabcut():
+    """On an antialiased hand, GrabCut alone leaves the outline a fraction of a pixel off
+    (its smoothness term prefers short outlines); the outline step (import version 4) brings
+    it to the pixels at least 40% covered."""
+    _needs_cv2()
+    from scipy import ndimage
+
+    img, cov = _antialiased_hand(128, 128, zoom=2.0)
+    truth = cov >= 0.5
+
+    def iou(a, b):
+        a, b = a > 0.5, b > 0.5
+        return (a & b).sum() / (a | b).sum()
+
+    off = np.roll(truth, (2, 2), axis=(0, 1)).astype(np.float32)  # 2 px off, down-right
+    thin = ndimage.binary_erosion(truth).astype(np.float32)  # 1 px too thin everywhere
+    for fitted, grabcut_at_most in ((off, 0.988), (thin, 0.96)):
+        plain, ok_plain = colour_refine(img, fitted, outline=False)
+        out, ok = colour_refine(img, fitted)
+        assert ok and ok_plain and set(np.unique(out)) <= {0.0, 1.0}
+        assert iou(plain, truth) < grabcut_at_most, iou(plain, truth)
+        assert iou(out, truth) > 0.99, iou(out, truth)
+        assert iou(out, cov >= 0.4) > 0.995
