@@ -24,7 +24,9 @@ def _step_image(x0: float, size: int = 24, axis: int = 1, dark: float = 0.2, bri
 @pytest.mark.parametrize("x0", [11.0, 11.23, 11.5, 11.81, 12.37])
 def test_the_peak_search_finds_a_step_edge_to_a_tenth_of_a_pixel(x0, axis):
     gx, gy = grey_gradient(_step_image(x0, axis=axis))
-    start = x0 + np.array([-1.2, -0.45, 0.1, 0.6, 1.15])  # points up to 1.2 px off, along the normal
+    start = x0 + np.array(
+        [-1.2, -0.45, 0.1, 0.6, 1.15]
+    )  # points up to 1.2 px off, along the normal
     other = np.full(5, 7.5)
     pts = np.stack([start, other] if axis == 1 else [other, start], axis=1)
     normals = np.tile([1.0, 0.0] if axis == 1 else [0.0, 1.0], (5, 1))
@@ -55,17 +57,17 @@ def test_the_edge_fields_stay_out_of_the_default_configuration_digest():
     assert on["edge_sigma_px"] == 0.5 and on["edge_rounds"] == 6
 
 
-# HWP-Synth quick, capture07 (gestures), test frame FOLD_FRAME: a finger folded over the palm.
-FOLD_FRAME = 92
-FOLD_JOINTS = (4, 5, 6)  # the folded finger's three joints (hand model joint ids)
-FOLD_POSE = slice(3 + 3 * 4, 3 + 3 * 7)  # ... and their axis-angle values in the pose
-FOLD_PERTURB = 0.15  # rad added to each of them in the estimate
+# HWP-Synth quick, capture07 (gestures), test frame 96: the middle finger folded over the palm.
+FOLD_FRAME = 96
+FOLD_JOINTS = (4, 5, 6)  # the middle finger's joints (hand model joint ids)
+FOLD_PERTURB = 0.15  # rad of further curl, per joint, in the estimate
 
 
 @pytest.fixture(scope="module")
 def folded_frame():
     """The generator's own frame (128 px, drawn in memory: no dataset on disk); the estimate
-    is the exact pose with the folded finger bent by a further FOLD_PERTURB rad per joint."""
+    is the exact pose with the folded finger curled by FOLD_PERTURB rad more per joint (along
+    each joint's own rotation axis)."""
     from hwp_bench.data import HandParams
     from hwp_bench.synth.reference import reference_scene
 
@@ -74,7 +76,9 @@ def folded_frame():
     est = {}
     for side, hp in exact.items():
         pose = np.array(hp.pose, dtype=np.float64)
-        pose[FOLD_POSE] += FOLD_PERTURB
+        for j in FOLD_JOINTS:
+            aa = pose[3 * j : 3 * j + 3]
+            pose[3 * j : 3 * j + 3] = aa + FOLD_PERTURB * aa / np.linalg.norm(aa)
         est[side] = HandParams(pose, np.array(hp.shape), np.array(hp.trans))
     return dataclasses.replace(frame, hands=est)
 
@@ -92,10 +96,17 @@ def _finger_px(frame, hands) -> float:
         ex = frame.annotations["exact_hands"][side]
         pts = []
         for p in (hp, ex):
-            j = model(
-                *(torch.as_tensor(np.asarray(x, np.float64))[None] for x in (p.pose, p.shape, p.trans)),
-                side=side,
-            ).joints[0].numpy()[list(FOLD_JOINTS)]
+            j = (
+                model(
+                    *(
+                        torch.as_tensor(np.asarray(x, np.float64))[None]
+                        for x in (p.pose, p.shape, p.trans)
+                    ),
+                    side=side,
+                )
+                .joints[0]
+                .numpy()[list(FOLD_JOINTS)]
+            )
             pts.append(j[:, :2] / j[:, 2:] * K[[0, 1], [0, 1]] + K[:2, 2])
         out.append(np.linalg.norm(pts[0] - pts[1], axis=1).mean())
     return float(np.mean(out))
@@ -111,5 +122,16 @@ def test_image_edges_pull_a_finger_folded_over_the_palm_towards_its_exact_pose(f
     assert silhouette.status == edges.status == "ok"
     assert edges.rounds > silhouette.rounds  # edge rounds ran
     err_sil, err_edge = _finger_px(f, silhouette.hands), _finger_px(f, edges.hands)
-    assert before > 1.0, before
-    assert err_edge < 0.8 * err_sil, (before, err_sil, err_edge)
+    # measured: 1.89 px before, 1.89 px after the silhouette fit, 0.81 px with the image edges
+    assert before > 1.5 and err_sil > 1.5, (before, err_sil)
+    assert err_edge < 1.1 and err_edge < 0.6 * err_sil, (before, err_sil, err_edge)
+
+
+def test_the_edge_term_is_deterministic(folded_frame):
+    cfg = AlignConfig(image_edges=True, edge_rounds=2)
+    a, b = align_frame(folded_frame, cfg), align_frame(folded_frame, cfg)
+    for side in a.hands:
+        for field in ("pose", "shape", "trans"):
+            np.testing.assert_array_equal(
+                getattr(a.hands[side], field), getattr(b.hands[side], field)
+            )
