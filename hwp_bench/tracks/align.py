@@ -29,6 +29,11 @@ How (silhouette ICP with the exact rasterizer):
 4. minimise Cauchy-robust residuals plus the prior with L-BFGS, then go back to 1 with the new
    parameters, until the mean residual stops improving.
 
+Optionally (``AlignConfig(image_edges=True)``, off by default), ``edge_rounds`` more rounds
+after convergence add the frame's grey-level edges at the hand's inner occluding contours (a
+finger in front of the palm, which the mask does not show) as further point-to-line residuals:
+:mod:`hwp_bench.tracks.edges`.
+
 The fit is deterministic (float64, one torch thread, no randomness), so every machine computes
 the same aligned parameters. It only needs a mask and a camera, so it works on real HWP too
 (SAM masks of the visible hand: occluded parts of the hand give residuals that the robust loss
