@@ -29,6 +29,11 @@ How (silhouette ICP with the exact rasterizer):
 4. minimise Cauchy-robust residuals plus the prior with L-BFGS, then go back to 1 with the new
    parameters, until the mean residual stops improving.
 
+Optionally (``AlignConfig(image_edges=True)``, off by default), ``edge_rounds`` more rounds
+after convergence add the frame's grey-level edges at the hand's inner occluding contours (a
+finger in front of the palm, which the mask does not show) as further point-to-line residuals:
+:mod:`hwp_bench.tracks.edges`.
+
 The fit is deterministic (float64, one torch thread, no randomness), so every machine computes
 the same aligned parameters. It only needs a mask and a camera, so it works on real HWP too
 (SAM masks of the visible hand: occluded parts of the hand give residuals that the robust loss
@@ -80,9 +85,31 @@ class AlignConfig:
     # matched contours must face the same way (cosine of their normals >= this; -1: any, the
     # rule of version 3, under which a finger could lock onto its neighbour's facing side)
     normal_agreement: float = 0.0
+    # Image edges at the hand's inner occluding contours (hwp_bench.tracks.edges): after the
+    # silhouette fit converges, ``edge_rounds`` more rounds add, where the model shows a finger
+    # in front of the hand (a surface at least ``depth_gap_m`` behind a front/back mesh edge),
+    # the offset to the frame's strongest grey-level edge within ``search_px`` along the
+    # contour's normal as Cauchy-robust residuals of ``edge_sigma_px``. Off: the silhouette
+    # aligner alone, and these fields stay out of ``to_dict`` (the cache key and the producer
+    # digest of the silhouette aligner are unchanged).
+    image_edges: bool = False
+    search_px: float = 2.0
+    depth_gap_m: float = 0.008
+    edge_sigma_px: float = 0.5
+    edge_rounds: int = 6
+    edge_min_gradient: float = 0.02  # grey levels per pixel: a weaker peak is no evidence
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": ALIGNER_VERSION, **dataclasses.asdict(self)}
+        d = dataclasses.asdict(self)
+        if not self.image_edges:
+            for name in _EDGE_FIELDS:
+                d.pop(name)
+        return {"version": ALIGNER_VERSION, **d}
+
+
+_EDGE_FIELDS = (
+    "image_edges", "search_px", "depth_gap_m", "edge_sigma_px", "edge_rounds", "edge_min_gradient",
+)  # fmt: skip
 
 
 @dataclass
@@ -345,17 +372,62 @@ def _match(fit: _Fit, frame: Frame, target: ContourSet, t_normals, config: Align
     )  # fmt: skip
 
 
-def _step(fit: _Fit, m: _Matches, config: AlignConfig) -> None:
+@dataclass
+class _EdgeMatches:
+    """Image-edge correspondences of one round: a point on the mesh edge ``ia -> ib`` at
+    parameter ``t`` (image position ``p0`` now), the edge's image normal ``n``, and ``off``, its
+    signed distance to the frame's edge along ``n`` (minus the peak's offset)."""
+
+    ia: object
+    ib: object
+    t: object
+    p0: object
+    n: object
+    off: object
+
+
+def _edge_match(fit: _Fit, frame: Frame, grad, config: AlignConfig) -> _EdgeMatches | None:
+    """This round's image-edge correspondences (:mod:`hwp_bench.tracks.edges`), or None."""
+    from hwp_bench.tracks.edges import occluding_samples, peak_offsets
+
+    torch = fit.torch
+    with torch.no_grad():
+        verts = [v.numpy() for v in fit.vertices()]
+        xy = [fit.project(torch.as_tensor(v)).numpy() for v in verts]
+    faces = [fit.faces[s] for s in fit.sides]
+    samples = occluding_samples(
+        verts, faces, xy, frame.K, frame.height, frame.width,
+        depth_gap=config.depth_gap_m, supersample=config.supersample,
+        margin_px=config.search_px + 1.0,
+    )  # fmt: skip
+    if len(samples) == 0:
+        return None
+    peak = peak_offsets(
+        grad[0], grad[1], samples.p, samples.n,
+        search_px=config.search_px, min_gradient=config.edge_min_gradient,
+    )  # fmt: skip
+    found = np.isfinite(peak)
+    if not found.any():
+        return None
+    s = samples.subset(found)
+    T = torch.as_tensor
+    return _EdgeMatches(T(s.ia), T(s.ib), T(s.t)[:, None], T(s.p), T(s.n), T(-peak[found]))
+
+
+def _step(fit: _Fit, m: _Matches, config: AlignConfig, e: _EdgeMatches | None = None) -> None:
     """One L-BFGS solve (scipy's L-BFGS-B, gradients from torch) with the correspondences
-    ``m`` held fixed. (``torch.optim`` would import torch's compiler stack: seconds per
-    process for nothing here.)"""
+    ``m`` (and the image-edge ones ``e``, if any) held fixed. (``torch.optim`` would import
+    torch's compiler stack: seconds per process for nothing here.)"""
     from scipy.optimize import minimize
 
     torch = fit.torch
     sigma, c = config.pixel_sigma, config.robust_scale
     shape = fit.delta.shape
     # Only the vertices of this round's contour edges are posed in the loop.
-    used = np.unique(np.concatenate([m.ia.numpy(), m.ib.numpy()]))
+    ids = [m.ia.numpy(), m.ib.numpy()]
+    if e is not None:
+        ids += [e.ia.numpy(), e.ib.numpy()]
+    used = np.unique(np.concatenate(ids))
     bounds = np.cumsum([0] + fit.num_vertices)
     posers, order = [], []
     for k, side in enumerate(fit.sides):
@@ -365,6 +437,8 @@ def _step(fit: _Fit, m: _Matches, config: AlignConfig) -> None:
     remap = np.full(bounds[-1], -1, dtype=np.int64)
     remap[np.concatenate(order)] = np.arange(sum(len(o) for o in order))
     ia, ib = torch.as_tensor(remap[m.ia.numpy()]), torch.as_tensor(remap[m.ib.numpy()])
+    if e is not None:
+        ea, eb = torch.as_tensor(remap[e.ia.numpy()]), torch.as_tensor(remap[e.ib.numpy()])
 
     def loss_and_grad(x: np.ndarray):
         with torch.no_grad():
@@ -379,6 +453,10 @@ def _step(fit: _Fit, m: _Matches, config: AlignConfig) -> None:
         r1 = (m.off1 + (moved * m.n1).sum(1)) / sigma
         r2 = (m.off2 - (moved[m.near] * m.n2).sum(1)) / sigma
         loss = _cauchy(r1, c).sum() + _cauchy(r2, c).sum() + fit.prior()
+        if e is not None:
+            moved_e = (1 - e.t) * all_v[ea] + e.t * all_v[eb] - e.p0
+            r3 = (e.off + (moved_e * e.n).sum(1)) / config.edge_sigma_px
+            loss = loss + _cauchy(r3, c).sum()
         loss.backward()
         return float(loss.detach()), fit.delta.grad.detach().numpy().ravel().copy()
 
@@ -411,10 +489,41 @@ def _run(fit: _Fit, frame: Frame, target: ContourSet, t_normals, config: AlignCo
         _step(fit, matches, config)
     with fit.torch.no_grad():
         fit.delta.copy_(best)  # the round whose silhouette agreed best
+    residual = min(history) if history else float("nan")
+    if config.image_edges and history:
+        rounds, residual = _edge_rounds(fit, frame, target, t_normals, config, rounds, residual)
     return AlignResult(
         fit.hands(),
         "ok",
         initial_residual_px=history[0] if history else float("nan"),
-        residual_px=min(history) if history else float("nan"),
+        residual_px=residual,
         rounds=rounds,
     )
+
+
+def _edge_rounds(fit: _Fit, frame: Frame, target, t_normals, config: AlignConfig, rounds, residual):
+    """``config.edge_rounds`` more rounds with the image-edge residuals beside the
+    silhouette's (correspondences of both re-detected every round). A frame whose model shows
+    no inner occluding contour with an image edge near it keeps the silhouette fit. Returns
+    the rounds run in all and the silhouette residual of the final parameters."""
+    from hwp_bench.tracks.edges import grey_gradient
+
+    image = frame.image
+    if image is None or image.ndim != 3 or image.shape[-1] == 0:
+        return rounds, residual
+    grad = grey_gradient(image)
+    moved = False
+    for _ in range(config.edge_rounds):
+        matches = _match(fit, frame, target, t_normals, config)
+        if matches is None:
+            break
+        edges = _edge_match(fit, frame, grad, config)
+        if edges is None:
+            break
+        _step(fit, matches, config, edges)
+        rounds += 1
+        moved = True
+    if moved:
+        final = _match(fit, frame, target, t_normals, config)
+        residual = final.mean_residual if final is not None else float("nan")
+    return rounds, residual
