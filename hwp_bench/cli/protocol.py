@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
+from hwp_bench.metrics.validity import PROTOCOLS as VALIDITY_PROTOCOLS
+
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 
@@ -28,7 +31,7 @@ def validate_cmd(
         "", "--captures", help="Comma-separated captures (default: every capture it holds)"
     ),
     protocols: str = typer.Option(
-        "hwp-v2,hwp-v1,wildghand-paper", "--protocols", help="Comma-separated protocol ids"
+        ",".join(VALIDITY_PROTOCOLS), "--protocols", help="Comma-separated protocol ids"
     ),
     tracks: str = typer.Option(
         "estimated,aligned,exact", "--test-poses", help="Comma-separated test-pose tracks"
@@ -39,7 +42,14 @@ def validate_cmd(
     ),
     json_out: str = typer.Option("", "--json", help="Also write every number as JSON here"),
     check: str = typer.Option(
-        "hwp-v2", "--check", help="Exit 1 if this protocol's validity claims fail ('' : none)"
+        DEFAULT_PROTOCOL,
+        "--check",
+        help="Exit 1 if this protocol's validity claims fail ('' : none)",
+    ),
+    aligner_edges: bool = typer.Option(
+        False,
+        "--aligner-edges/--no-aligner-edges",
+        help="Align the test poses with the aligner's image-edge term (docs/tracks.md)",
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
@@ -51,6 +61,7 @@ def validate_cmd(
     from hwp_bench.metrics.protocols import get_protocol
     from hwp_bench.metrics.validity import compute_validity, write_markdown_block
     from hwp_bench.tracks import TrackError, check_track
+    from hwp_bench.tracks.align import AlignConfig
 
     def items(text: str) -> list[str]:
         return [x.strip() for x in text.split(",") if x.strip()]
@@ -78,6 +89,7 @@ def validate_cmd(
             tracks=track_list,
             metrics=items(metrics),
             progress=progress,
+            align_config=AlignConfig(image_edges=True) if aligner_edges else None,
         )
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         fail(str(exc))

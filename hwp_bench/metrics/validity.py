@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hwp_bench.metrics.conventions import HIGHER_IS_BETTER, METRIC_ORDER, TRACKS
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL, HIGHER_IS_BETTER, METRIC_ORDER, TRACKS
 from hwp_bench.metrics.degradations import DEGRADATIONS, REFERENCE_ROWS
 
 __all__ = [
@@ -37,7 +37,11 @@ __all__ = [
 ]
 
 #: The protocols the table compares (the default first).
-PROTOCOLS = ("hwp-v2", "hwp-v1", "wildghand-paper")
+PROTOCOLS = tuple(
+    dict.fromkeys((DEFAULT_PROTOCOL, "hwp-v3", "hwp-v2", "hwp-v1", "wildghand-paper"))
+)
+#: Protocols that also get a per-capture table of every reference.
+PER_CAPTURE = ("hwp-v3", "hwp-v2")
 #: Rows that must come out strictly in this order on every metric.
 BLUR_CHAIN = ("perfect", "blur1", "blur2", "blur4")
 #: Tracks on which the protocol's orderings are claimed (on ``estimated`` the pose error of
@@ -63,6 +67,7 @@ class ValidityReport:
     joints: dict[str, Any] = field(default_factory=dict)
     alignment: dict[str, Any] = field(default_factory=dict)
     frames: dict[str, int] = field(default_factory=dict)
+    aligner: dict[str, Any] = field(default_factory=dict)  # the aligned track's AlignConfig
 
     # -- access --------------------------------------------------------------------------------
     def value(self, capture: str, protocol: str, track: str, row: str, metric: str) -> float:
@@ -83,7 +88,7 @@ class ValidityReport:
         return cls(**d)
 
     # -- the claims ----------------------------------------------------------------------------
-    def check(self, protocol: str = "hwp-v2") -> list[str]:
+    def check(self, protocol: str = DEFAULT_PROTOCOL) -> list[str]:
         """Violated claims for ``protocol`` (empty: valid). The claims (docs/validity.md):
 
         * on ``exact``: the perfect avatar >= 35 dB PSNR, >= 0.98 SSIM, <= 0.02 LPIPS, per capture;
@@ -211,18 +216,25 @@ class ValidityReport:
             f"Dataset `{self.dataset}`, captures {', '.join(self.captures)} "
             f"({n} test frames); values are means over each capture's test clip, then over "
             "captures. Reference predictions: the generator's own renderer (the perfect avatar) "
-            "at each track's test poses, and controlled degradations of it.",
+            "at each track's test poses, and controlled degradations of it."
+            + (
+                f" Aligned test poses: aligner version {self.aligner.get('version')}"
+                + (", with image edges" if self.aligner.get("image_edges") else "")
+                + "."
+                if self.aligner
+                else ""
+            ),
             "",
         ]
         for p in self.protocols:
             out += [f"#### Protocol `{p}`", "", self.summary_table(p), ""]
         out += ["#### The perfect avatar per capture (PSNR)", "", self.perfect_table(), ""]
-        if "hwp-v2" in self.protocols:
+        for p in [p for p in PER_CAPTURE if p in self.protocols]:
             for t in [t for t in ("aligned", "exact") if t in self.tracks]:
                 out += [
-                    f"#### `hwp-v2` on `{t}`, per capture (PSNR)",
+                    f"#### `{p}` on `{t}`, per capture (PSNR)",
                     "",
-                    self.capture_table("hwp-v2", t),
+                    self.capture_table(p, t),
                     "",
                 ]
         if self.joints:
@@ -275,8 +287,10 @@ def compute_validity(
     rows: Sequence[str] | None = None,
     metrics: Sequence[str] = METRIC_ORDER,
     progress: bool = True,
+    align_config=None,
 ) -> ValidityReport:
-    """Score every reference prediction of every capture's test clip (see the module doc)."""
+    """Score every reference prediction of every capture's test clip (see the module doc).
+    ``align_config`` replaces the default aligner of the ``aligned`` track."""
     from tqdm.auto import tqdm
 
     from hwp_bench.data import load_frames, resolve
@@ -285,6 +299,7 @@ def compute_validity(
     from hwp_bench.metrics.protocols import get_protocol
     from hwp_bench.synth.reference import ReferenceRenderer, reference_scene
     from hwp_bench.tracks import check_track, track_hands
+    from hwp_bench.tracks.align import AlignConfig
     from hwp_bench.tracks.cache import aligned_frames
     from hwp_bench.tracks.errors import joint_errors
 
@@ -306,6 +321,7 @@ def compute_validity(
         tracks=list(tracks),
         rows=rows,
         metrics=list(metrics),
+        aligner=(align_config or AlignConfig()).to_dict(),
     )
     for cap in captures:
         frames = sorted(load_frames(folder, cap, "test"), key=lambda f: f.index)
@@ -321,9 +337,11 @@ def compute_validity(
         per: dict = {
             p: {t: {r: {m: [] for m in metrics} for r in rows} for t in tracks} for p in protos
         }
-        hands = {t: track_hands(frames, t, progress=progress) for t in tracks}
+        hands = {
+            t: track_hands(frames, t, progress=progress, align_config=align_config) for t in tracks
+        }
         if "aligned" in tracks:
-            al = aligned_frames(frames)
+            al = aligned_frames(frames, config=align_config)
             report.alignment[cap] = {
                 "initial_residual_px": statistics.fmean(a.initial_residual_px for a in al.values()),
                 "residual_px": statistics.fmean(a.residual_px for a in al.values()),

@@ -160,12 +160,15 @@ def track_hands(
     *,
     progress: bool = False,
     folder: str | os.PathLike | None = None,
+    align_config=None,
 ) -> dict[tuple[str, int], dict[str, HandParams]]:
     """The hand parameters of ``frames`` on ``track``, keyed by ``(capture, index)``.
 
     ``exact`` on frames without exact parameters (real data) raises :class:`TrackError`;
     ``aligned`` reads the frames' masks (computed once, then cached), or, for frames without
     masks, the parameters the dataset ``folder`` publishes (:func:`published_hands`).
+    ``align_config`` (an :class:`~hwp_bench.tracks.align.AlignConfig`) replaces the default
+    aligner for ``aligned`` (the validity table's ``--aligner-edges``; runs use the default).
     """
     check_track(track)
     frames = list(frames)
@@ -202,7 +205,7 @@ def track_hands(
                 f"frame {missing[0]} has none (a public copy without test pixels?): use the "
                 "full dataset, or the aligned parameters the leaderboard's test spec publishes"
             )
-        for index, a in aligned_frames(group, progress=progress).items():
+        for index, a in aligned_frames(group, config=align_config, progress=progress).items():
             out[(capture, index)] = a.hands
     return out
 

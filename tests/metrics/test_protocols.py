@@ -36,7 +36,7 @@ def make_frame(image, mask, index=0):
 
 
 def test_registry():
-    assert list_protocols() == ["hwp-v1", "hwp-v2", "wildghand-paper"]
+    assert list_protocols() == ["hwp-v1", "hwp-v2", "hwp-v3", "wildghand-paper"]
     assert get_protocol().id == DEFAULT_PROTOCOL
     p = get_protocol("wildghand-paper")
     assert p.params["ssim"]["data_range"] == 2.0 and p.params["ssim"]["win_size"] == 7
