@@ -80,14 +80,21 @@ def test_region_psnr_batched_equals_per_image():
         assert math.isclose(float(batched[k]), -10 * math.log10(float(mse)), rel_tol=1e-12)
 
 
-def _disc_frame(*, visible=None, size=48, seed=0):
-    """A textured disc on a bright background; the ground-truth mask is soft at the edge."""
+def _disc_frame(*, visible=None, size=48, seed=0, shift_x=0.0):
+    """A textured disc on a bright background; the ground-truth mask is soft at the edge. The
+    returned render's texture is moved right by ``shift_x`` px (evaluated where it lands, no
+    resampling) inside the same silhouette."""
     rng = np.random.default_rng(seed)
     g = (np.arange(size * 8) + 0.5) / 8
     xx, yy = np.meshgrid(g, g)
     cov = (((xx - 24.3) ** 2 + (yy - 23.7) ** 2) <= 15**2).reshape(size, 8, size, 8).mean((1, 3))
-    texture = 0.5 + 0.2 * np.sin(np.arange(size)[:, None] / 2.0) * np.cos(np.arange(size) / 3.0)
-    hand = np.stack([texture, 0.8 * texture, 0.6 * texture], -1)
+    y, x = np.mgrid[0:size, 0:size].astype(np.float64)
+
+    def texture(dx):
+        t = 0.5 + 0.2 * np.sin(y / 2.0) * np.cos((x - dx) / 3.0)
+        return np.stack([t, 0.8 * t, 0.6 * t], -1)
+
+    hand, drawn = texture(0.0), texture(shift_x)
     background = np.full((size, size, 3), 0.9)
     image = cov[..., None] * hand + (1 - cov[..., None]) * background
     image = np.clip(image + rng.normal(0, 1 / 255, image.shape), 0, 1)
@@ -101,7 +108,7 @@ def _disc_frame(*, visible=None, size=48, seed=0):
         mask=cov.astype(np.float32),
         annotations={} if visible is None else {"visible_mask": visible.astype(np.float32)},
     )
-    return frame, (cov[..., None] * hand).astype(np.float32), cov.astype(np.float32)
+    return frame, (cov[..., None] * drawn).astype(np.float32), cov.astype(np.float32)
 
 
 def test_a_perfect_render_on_black_is_not_punished_for_the_blended_edge():

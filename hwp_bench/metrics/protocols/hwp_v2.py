@@ -67,6 +67,7 @@ __all__ = [
     "register_reference",
     "registration_radius",
     "straighten",
+    "window_error",
 ]
 
 #: A pixel is fully hand when its coverage is at least this (soft masks: 8-bit coverage 255).
@@ -141,6 +142,44 @@ def _hand_box(covered: torch.Tensor, region: torch.Tensor) -> tuple[int, int, in
     )
 
 
+def box_targets(gt: torch.Tensor, region: torch.Tensor, box, dtype) -> tuple[torch.Tensor, ...]:
+    """Ground truth ``[n, 3, ...]`` and region weight ``[n, 1, ...]`` on ``box`` grown by the
+    window's half-width (zero outside the image): what every displacement is compared with."""
+    y0, y1, x0, x1 = box
+    e = WINDOW // 2
+    pad = torch.nn.functional.pad
+    gb = pad(gt.permute(0, 3, 1, 2), (e, e, e, e))[:, :, y0 : y1 + 2 * e, x0 : x1 + 2 * e]
+    weight = pad(region.unsqueeze(1).to(dtype), (e, e, e, e))[
+        :, :, y0 : y1 + 2 * e, x0 : x1 + 2 * e
+    ]
+    return gb.contiguous(), weight.contiguous()
+
+
+def window_error(src, hole, gt, weight, diff, err) -> torch.Tensor:
+    """Squared error of a displaced source against the ground truth, summed over the 3 channels
+    and the WINDOW x WINDOW region pixels around each pixel (``[n, 1, bh, bw]``).
+
+    ``src`` and ``gt`` are ``[n, 3, bh + 2e, bw + 2e]`` (the box grown by the window's
+    half-width e), ``hole`` marks uncovered sources (the largest error, 1 per channel),
+    ``weight`` the region; ``diff`` and ``err`` are scratch tensors of ``src``'s and
+    ``weight``'s shape, reused across displacements (in-place, channels first: the hot loop of
+    :func:`register` and of ``hwp-v3``'s sub-pixel registration).
+    """
+    bh, bw = src.shape[-2] - 2 * (WINDOW // 2), src.shape[-1] - 2 * (WINDOW // 2)
+    torch.sub(src, gt, out=diff)
+    diff.square_()
+    torch.sum(diff, 1, keepdim=True, out=err)
+    err.masked_fill_(hole, 3.0)
+    err.mul_(weight)
+    rows = err[:, :, 0:bh] + err[:, :, 1 : bh + 1]
+    for i in range(2, WINDOW):
+        rows += err[:, :, i : bh + i]
+    score = rows[..., 0:bw] + rows[..., 1 : bw + 1]
+    for j in range(2, WINDOW):
+        score += rows[..., j : bw + j]
+    return score
+
+
 def register(
     pred: torch.Tensor,
     covered: torch.Tensor,
@@ -184,12 +223,7 @@ def register(
     pp = pad(p.permute(0, 3, 1, 2), (R, R, R, R), mode="replicate")
     pp = pp[:, :, y0 : y1 + 2 * R, x0 : x1 + 2 * R].contiguous()
     uncov = ~pad(c.unsqueeze(1), (R, R, R, R))[:, :, y0 : y1 + 2 * R, x0 : x1 + 2 * R]
-    gb = pad(g.permute(0, 3, 1, 2), (e, e, e, e))[
-        :, :, y0 : y1 + 2 * e, x0 : x1 + 2 * e
-    ].contiguous()
-    weight = pad(reg.unsqueeze(1).to(p.dtype), (e, e, e, e))[
-        :, :, y0 : y1 + 2 * e, x0 : x1 + 2 * e
-    ].contiguous()
+    gb, weight = box_targets(g, reg, box, p.dtype)
     n = p.shape[0]
     best = torch.full((n, 1, bh, bw), float("inf"), dtype=p.dtype)
     pick = torch.zeros((n, 1, bh, bw), dtype=torch.long)
@@ -198,18 +232,8 @@ def register(
     shifts = _shifts(r)
     for k, (dy, dx) in enumerate(shifts):
         src = pp[:, :, r + dy : r + dy + eh, r + dx : r + dx + ew]
-        torch.sub(src, gb, out=diff)
-        diff.square_()
-        torch.sum(diff, 1, keepdim=True, out=err)
-        # an uncovered source: the largest error, 1 per channel
-        err.masked_fill_(uncov[:, :, r + dy : r + dy + eh, r + dx : r + dx + ew], 3.0)
-        err.mul_(weight)
-        rows = err[:, :, 0:bh] + err[:, :, 1 : bh + 1]
-        for i in range(2, WINDOW):
-            rows += err[:, :, i : bh + i]
-        score = rows[..., 0:bw] + rows[..., 1 : bw + 1]
-        for j in range(2, WINDOW):
-            score += rows[..., j : bw + j]
+        hole = uncov[:, :, r + dy : r + dy + eh, r + dx : r + dx + ew]
+        score = window_error(src, hole, gb, weight, diff, err)
         better = score < best
         torch.minimum(best, score, out=best)
         pick.masked_fill_(better, k)
@@ -339,9 +363,13 @@ class HwpV2(Protocol):
                 f"{frame.capture}/{frame.index:05d}: alpha is {tuple(alpha.shape)}, "
                 f"image is {tuple(region.shape)}"
             )
-        pred = straighten(pred, alpha)
+        return self.registered(pred, alpha, gt, region, frame), gt, region
+
+    def registered(self, pred, alpha, gt, region, frame) -> torch.Tensor:
+        """The premultiplied prediction ``pred`` with its ``alpha``, straightened and locally
+        registered to ``gt`` on ``region`` (the step ``hwp-v3`` replaces)."""
         radius = registration_radius(frame.height, frame.width)
-        return register(pred, alpha >= ALPHA_FLOOR, gt, region, radius), gt, region
+        return register(straighten(pred, alpha), alpha >= ALPHA_FLOOR, gt, region, radius)
 
     def score_frame(self, pred_color, pred_alpha, frame, *, metrics=None, hand_vertices=None):
         metrics = tuple(metrics or self.metrics)

@@ -35,15 +35,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from hwp_bench.metrics.image import as_image_tensor
 from hwp_bench.metrics.protocols.hwp_v2 import (
     ALPHA_FLOOR,
     RADIUS_PER_128,
     WINDOW,
     HwpV2,
     _hand_box,
+    box_targets,
     registration_radius,
     straighten,
+    window_error,
 )
 
 __all__ = [
@@ -163,11 +164,7 @@ def register_subpixel(
     R = r + e
     eh, ew = bh + 2 * e, bw + 2 * e
     pad = torch.nn.functional.pad
-    gb = pad(g.permute(0, 3, 1, 2), (e, e, e, e))[:, :, y0 : y1 + 2 * e, x0 : x1 + 2 * e]
-    weight = pad(reg.unsqueeze(1).to(col.dtype), (e, e, e, e))[
-        :, :, y0 : y1 + 2 * e, x0 : x1 + 2 * e
-    ].contiguous()
-    gb = gb.contiguous()
+    gb, weight = box_targets(g, reg, box, col.dtype)
     n = col.shape[0]
     best = torch.full((n, 1, bh, bw), float("inf"), dtype=col.dtype)
     value = out[:, y0:y1, x0:x1].permute(0, 3, 1, 2).clone()
@@ -184,17 +181,8 @@ def register_subpixel(
         ]
         for _k, dy, dx in group:
             src = pp[:, :, r + dy : r + dy + eh, r + dx : r + dx + ew]
-            torch.sub(src, gb, out=diff)
-            diff.square_()
-            torch.sum(diff, 1, keepdim=True, out=err)
-            err.masked_fill_(uncov[:, :, r + dy : r + dy + eh, r + dx : r + dx + ew], 3.0)
-            err.mul_(weight)
-            rows = err[:, :, 0:bh] + err[:, :, 1 : bh + 1]
-            for i in range(2, WINDOW):
-                rows += err[:, :, i : bh + i]
-            score = rows[..., 0:bw] + rows[..., 1 : bw + 1]
-            for j in range(2, WINDOW):
-                score += rows[..., j : bw + j]
+            hole = uncov[:, :, r + dy : r + dy + eh, r + dx : r + dx + ew]
+            score = window_error(src, hole, gb, weight, diff, err)
             better = score < best
             torch.minimum(best, score, out=best)
             centre = src[:, :, e : e + bh, e : e + bw]
@@ -293,18 +281,8 @@ class HwpV3(HwpV2):
         }
         return p
 
-    def prepared(self, pred_color, pred_alpha, frame) -> tuple[torch.Tensor, torch.Tensor, Any]:
-        """(the prediction as scored: straightened and registered, the ground truth, region)."""
-        pred, gt = self._inputs(pred_color, frame)
-        region = self.region(frame)
-        if pred_alpha is None:
-            return pred, gt, region
-        alpha = as_image_tensor(pred_alpha, dtype=torch.float64)
-        if alpha.shape != region.shape:
-            raise ValueError(
-                f"{frame.capture}/{frame.index:05d}: alpha is {tuple(alpha.shape)}, "
-                f"image is {tuple(region.shape)}"
-            )
+    def registered(self, pred, alpha, gt, region, frame) -> torch.Tensor:
+        """The premultiplied ``pred`` resampled, straightened and registered on the grid."""
         radius = registration_radius(frame.height, frame.width)
         steps = grid_steps(frame.height, frame.width)
-        return register_subpixel(pred, alpha, gt, region, radius, steps), gt, region
+        return register_subpixel(pred, alpha, gt, region, radius, steps)
