@@ -61,6 +61,7 @@ __all__ = [
     "ALPHA_FLOOR",
     "FULL",
     "HwpV2",
+    "box_targets",
     "core_region",
     "region_psnr",
     "register",
