@@ -61,6 +61,7 @@ __all__ = [
     "ALPHA_FLOOR",
     "FULL",
     "HwpV2",
+    "box_sources",
     "box_targets",
     "core_region",
     "region_psnr",
@@ -143,6 +144,19 @@ def _hand_box(covered: torch.Tensor, region: torch.Tensor) -> tuple[int, int, in
     )
 
 
+def box_sources(img: torch.Tensor, covered: torch.Tensor, box, radius: int):
+    """Channels-first ``img`` (``[n, C, H, W]``) and where it is ``covered`` (``[n, H, W]``),
+    padded by ``radius`` + the window's half-width (values replicated, uncovered outside the
+    image) and cut to ``box`` grown by that much: every displaced source is a slice of them.
+    Returns ``(sources, uncovered)``."""
+    y0, y1, x0, x1 = box
+    R = int(radius) + WINDOW // 2
+    pad = torch.nn.functional.pad
+    pp = pad(img, (R, R, R, R), mode="replicate")[:, :, y0 : y1 + 2 * R, x0 : x1 + 2 * R]
+    uncov = ~pad(covered.unsqueeze(1), (R, R, R, R))[:, :, y0 : y1 + 2 * R, x0 : x1 + 2 * R]
+    return pp.contiguous(), uncov
+
+
 def box_targets(gt: torch.Tensor, region: torch.Tensor, box, dtype) -> tuple[torch.Tensor, ...]:
     """Ground truth ``[n, 3, ...]`` and region weight ``[n, 1, ...]`` on ``box`` grown by the
     window's half-width (zero outside the image): what every displacement is compared with."""
@@ -216,14 +230,8 @@ def register(
     # The box grown by the window's half-width e: window sums over it need no padding.
     e = WINDOW // 2
     r = int(radius)
-    R = r + e
     eh, ew = bh + 2 * e, bw + 2 * e
-    pad = torch.nn.functional.pad
-    # Sources: the image padded by r + e (replicate; uncovered outside), cut to the box +- R;
-    # ground truth and region weight padded by e (zero weight outside the image).
-    pp = pad(p.permute(0, 3, 1, 2), (R, R, R, R), mode="replicate")
-    pp = pp[:, :, y0 : y1 + 2 * R, x0 : x1 + 2 * R].contiguous()
-    uncov = ~pad(c.unsqueeze(1), (R, R, R, R))[:, :, y0 : y1 + 2 * R, x0 : x1 + 2 * R]
+    pp, uncov = box_sources(p.permute(0, 3, 1, 2), c, box, r)
     gb, weight = box_targets(g, reg, box, p.dtype)
     n = p.shape[0]
     best = torch.full((n, 1, bh, bw), float("inf"), dtype=p.dtype)
@@ -241,8 +249,8 @@ def register(
     # Gather each pixel's winning source once.
     table = torch.tensor(shifts, dtype=torch.long)[pick[:, 0]]
     frames = torch.arange(n).view(-1, 1, 1)
-    yy = torch.arange(bh).view(1, bh, 1) + R + table[..., 0]
-    xx = torch.arange(bw).view(1, 1, bw) + R + table[..., 1]
+    yy = torch.arange(bh).view(1, bh, 1) + r + e + table[..., 0]
+    xx = torch.arange(bw).view(1, 1, bw) + r + e + table[..., 1]
     chosen = pp.permute(0, 2, 3, 1)[frames, yy, xx]
     inside = c[:, y0:y1, x0:x1].unsqueeze(-1)
     out[:, y0:y1, x0:x1] = torch.where(inside, chosen, out[:, y0:y1, x0:x1])

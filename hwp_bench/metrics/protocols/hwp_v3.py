@@ -41,6 +41,7 @@ from hwp_bench.metrics.protocols.hwp_v2 import (
     WINDOW,
     HwpV2,
     _hand_box,
+    box_sources,
     box_targets,
     registration_radius,
     straighten,
@@ -161,9 +162,7 @@ def register_subpixel(
     bh, bw = y1 - y0, x1 - x0
     e = WINDOW // 2
     r = int(radius)
-    R = r + e
     eh, ew = bh + 2 * e, bw + 2 * e
-    pad = torch.nn.functional.pad
     gb, weight = box_targets(g, reg, box, col.dtype)
     n = col.shape[0]
     best = torch.full((n, 1, bh, bw), float("inf"), dtype=col.dtype)
@@ -174,11 +173,7 @@ def register_subpixel(
         both = resample(torch.cat([col, al], 1), py / steps, px / steps)
         s_al = both[:, 3]
         s_col = straighten(both[:, :3].permute(0, 2, 3, 1), s_al).permute(0, 3, 1, 2)
-        pp = pad(s_col, (R, R, R, R), mode="replicate")[:, :, y0 : y1 + 2 * R, x0 : x1 + 2 * R]
-        pp = pp.contiguous()
-        uncov = ~pad((s_al >= ALPHA_FLOOR).unsqueeze(1), (R, R, R, R))[
-            :, :, y0 : y1 + 2 * R, x0 : x1 + 2 * R
-        ]
+        pp, uncov = box_sources(s_col, s_al >= ALPHA_FLOOR, box, r)
         for _k, dy, dx in group:
             src = pp[:, :, r + dy : r + dy + eh, r + dx : r + dx + ew]
             hole = uncov[:, :, r + dy : r + dy + eh, r + dx : r + dx + ew]
