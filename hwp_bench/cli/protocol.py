@@ -47,9 +47,10 @@ def validate_cmd(
         help="Exit 1 if this protocol's validity claims fail ('' : none)",
     ),
     aligner_edges: bool = typer.Option(
-        False,
+        True,
         "--aligner-edges/--no-aligner-edges",
-        help="Align the test poses with the aligner's image-edge term (docs/tracks.md)",
+        help="Align the test poses with the aligner's image-edge term (the default aligner; "
+        "--no-aligner-edges: the silhouette aligner alone, docs/tracks.md)",
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
@@ -89,7 +90,7 @@ def validate_cmd(
             tracks=track_list,
             metrics=items(metrics),
             progress=progress,
-            align_config=AlignConfig(image_edges=True) if aligner_edges else None,
+            align_config=AlignConfig(image_edges=aligner_edges),
         )
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         fail(str(exc))

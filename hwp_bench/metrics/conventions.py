@@ -18,8 +18,9 @@ METRIC_ORDER = ("psnr", "ssim", "lpips")
 
 #: The protocol used when none is named (the runner, the tables, the leaderboard).
 #: ``hwp-v1`` stays registered (old result files verify) but is not a valid default: see
-#: docs/validity.md for why ``hwp-v2`` replaced it.
-DEFAULT_PROTOCOL = "hwp-v2"
+#: docs/validity.md for why ``hwp-v2`` replaced it, and why ``hwp-v3`` (hwp-v2 with the
+#: registration on a sub-pixel grid) replaced ``hwp-v2``, which also stays registered.
+DEFAULT_PROTOCOL = "hwp-v3"
 
 #: Test-pose tracks: which hand parameters a method receives for the test frames.
 #: ``estimated``: the dataset's own (estimator) parameters; ``aligned``: those refined by the

@@ -168,7 +168,7 @@ def track_hands(
     ``aligned`` reads the frames' masks (computed once, then cached), or, for frames without
     masks, the parameters the dataset ``folder`` publishes (:func:`published_hands`).
     ``align_config`` (an :class:`~hwp_bench.tracks.align.AlignConfig`) replaces the default
-    aligner for ``aligned`` (the validity table's ``--aligner-edges``; runs use the default).
+    aligner for ``aligned`` (the validity table's ``--no-aligner-edges``; runs use the default).
     """
     check_track(track)
     frames = list(frames)

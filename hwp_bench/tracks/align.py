@@ -29,7 +29,8 @@ How (silhouette ICP with the exact rasterizer):
 4. minimise Cauchy-robust residuals plus the prior with L-BFGS, then go back to 1 with the new
    parameters, until the mean residual stops improving.
 
-Optionally (``AlignConfig(image_edges=True)``, off by default), ``edge_rounds`` more rounds
+By default (``AlignConfig(image_edges=True)``; ``image_edges=False`` is the silhouette
+aligner alone, the default before the edge term was measured), ``edge_rounds`` more rounds
 after convergence add the frame's grey-level edges at the hand's inner occluding contours (a
 finger in front of the palm, which the mask does not show) as further point-to-line residuals:
 :mod:`hwp_bench.tracks.edges`.
@@ -91,8 +92,11 @@ class AlignConfig:
     # the offset to the frame's strongest grey-level edge within ``search_px`` along the
     # contour's normal as Cauchy-robust residuals of ``edge_sigma_px``. Off: the silhouette
     # aligner alone, and these fields stay out of ``to_dict`` (the cache key and the producer
-    # digest of the silhouette aligner are unchanged).
-    image_edges: bool = False
+    # digest of the silhouette aligner are unchanged). On by default since hwp-v3 became the
+    # default protocol (the version stays: no configuration's output changed, and the key
+    # holds the edge fields): with it, the perfect avatar on the aligned track comes within
+    # 3 dB of the exact track under hwp-v3 (docs/validity.md).
+    image_edges: bool = True
     search_px: float = 2.0
     depth_gap_m: float = 0.008
     edge_sigma_px: float = 0.5

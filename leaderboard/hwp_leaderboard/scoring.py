@@ -42,7 +42,7 @@ def registered_protocols() -> tuple[str, ...]:
 
         return tuple(list_protocols())
     except ImportError:
-        return ("hwp-v1", "hwp-v2", "wildghand-paper")
+        return ("hwp-v1", "hwp-v2", "hwp-v3", "wildghand-paper")
 
 
 def _clean(metrics: dict[str, float]) -> dict[str, float]:

@@ -61,7 +61,8 @@ def test_the_sub_pixel_grid_closes_part_of_the_aligned_gap(tiny_report):
     v = {p: r.values["capture00"][p] for p in ("hwp-v2", "hwp-v3")}
     gap = {p: v[p]["exact"]["perfect"]["psnr"] - v[p]["aligned"]["perfect"]["psnr"] for p in v}
     assert gap["hwp-v3"] < gap["hwp-v2"]
-    assert r.aligner["version"] >= 4 and not r.aligner.get("image_edges")
+    assert r.aligner["version"] >= 4 and r.aligner["image_edges"] is True  # the default aligner
+    assert "with image edges" in r.to_markdown()
 
 
 def test_alignment_recovers_what_the_estimated_poses_cost(tiny_report):
@@ -91,36 +92,22 @@ def test_bad_input_is_a_one_line_error(tiny_synth, tmp_path):
     assert res.exit_code == 2 and "Traceback" not in res.output
 
 
-def test_the_aligner_edges_option_reaches_the_aligned_track(tiny_synth, tmp_path):
+def test_the_silhouette_aligner_option_reaches_the_aligned_track(tiny_synth, tmp_path):
     res = CliRunner().invoke(
         app,
         ["protocol", "validate", "--dataset", str(tiny_synth), "--captures", "capture00"]
         + ["--protocols", "hwp-v3", "--test-poses", "aligned,exact", "--metrics", "psnr"]
-        + ["--aligner-edges", "--json", str(tmp_path / "v.json"), "--no-progress"]
-        + ["--check", "hwp-v3"],
+        + ["--no-aligner-edges", "--json", str(tmp_path / "v.json"), "--no-progress"]
+        + ["--check", ""],
     )
     assert res.exit_code == 0, res.output
     r = ValidityReport.from_dict(json.loads((tmp_path / "v.json").read_text()))
-    assert r.aligner["image_edges"] is True and r.check("hwp-v3") == []
-    assert "with image edges" in r.to_markdown()
+    assert "image_edges" not in r.aligner and "with image edges" not in r.to_markdown()
 
 
 @pytest.fixture(scope="module")
 def quick_report():
     return compute_validity("synth", progress=False)
-
-
-@pytest.fixture(scope="module")
-def quick_report_edges():
-    from hwp_bench.tracks.align import AlignConfig
-
-    return compute_validity(
-        "synth",
-        protocols=("hwp-v3",),
-        tracks=("aligned", "exact"),
-        progress=False,
-        align_config=AlignConfig(image_edges=True),
-    )
 
 
 def _is_aligned_gap(claim: str) -> bool:
@@ -146,7 +133,9 @@ def test_the_perfect_avatar_on_aligned_is_within_3_db_of_exact(quick_report):
 
 
 @pytest.mark.slow
-def test_hwp_v3_with_aligner_edges_meets_every_claim(quick_report_edges):
-    """hwp-v3 on test poses aligned with image edges: every claim, the 3 dB one included."""
-    assert len(quick_report_edges.captures) == 11
-    assert quick_report_edges.check("hwp-v3") == []
+def test_hwp_v3_with_the_default_aligner_meets_every_claim(quick_report):
+    """hwp-v3 (the default) on test poses aligned with image edges (the default aligner):
+    every claim, the 3 dB one included."""
+    assert len(quick_report.captures) == 11
+    assert quick_report.aligner["image_edges"] is True
+    assert quick_report.check("hwp-v3") == []

@@ -48,13 +48,20 @@ def test_the_peak_search_drops_weak_edges_and_edges_beyond_its_range():
     assert np.isfinite(peak_offsets(gx, gy, np.array([[12.0, 7.5]]), normals, min_gradient=0.001))
 
 
-def test_the_edge_fields_stay_out_of_the_default_configuration_digest():
-    """Off by default: the silhouette aligner's cache key and producer digest are today's."""
-    d = AlignConfig().to_dict()
-    assert "image_edges" not in d and "search_px" not in d and "edge_rounds" not in d
-    on = AlignConfig(image_edges=True).to_dict()
+def test_the_edge_term_is_the_default_and_the_silhouette_aligner_keeps_its_digest():
+    """On by default; switched off, the configuration (cache key, producer digest) is exactly
+    the silhouette aligner's of before, so its cached test poses and results stay valid."""
+    from hwp_bench.io.canonical import canonical_hash
+
+    on = AlignConfig().to_dict()
+    assert on == AlignConfig(image_edges=True).to_dict()
     assert on["image_edges"] is True and on["search_px"] == 2.0 and on["depth_gap_m"] == 0.008
     assert on["edge_sigma_px"] == 0.5 and on["edge_rounds"] == 6
+    off = AlignConfig(image_edges=False).to_dict()
+    assert "image_edges" not in off and "search_px" not in off and "edge_rounds" not in off
+    # the digest the silhouette aligner had while it was the default (aligner-v4-dbb69d584c60)
+    assert canonical_hash(off)[:12] == "dbb69d584c60"
+    assert canonical_hash(on)[:12] != canonical_hash(off)[:12]
 
 
 # HWP-Synth quick, capture07 (gestures), test frame 96: the middle finger folded over the palm.
@@ -117,8 +124,8 @@ def test_image_edges_pull_a_finger_folded_over_the_palm_towards_its_exact_pose(f
     leaves it near the estimate; the image edge at its rim moves it towards the exact pose."""
     f = folded_frame
     before = _finger_px(f, f.hands)
-    silhouette = align_frame(f)
-    edges = align_frame(f, AlignConfig(image_edges=True))
+    silhouette = align_frame(f, AlignConfig(image_edges=False))
+    edges = align_frame(f)  # the default aligner
     assert silhouette.status == edges.status == "ok"
     assert edges.rounds > silhouette.rounds  # edge rounds ran
     err_sil, err_edge = _finger_px(f, silhouette.hands), _finger_px(f, edges.hands)
