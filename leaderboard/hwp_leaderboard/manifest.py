@@ -5,7 +5,7 @@ type coercion: ``fit_time_s`` of ``"12"`` or ``true`` is refused, not read as 12
 every field ends up on a public web page: a ``javascript:`` link, a megabyte-long name, a NUL
 or a right-to-left override that makes a name read as something else must be refused here, not
 escaped later. Required: ``method``, ``authors``, ``split``. Everything else is optional and
-defaults to what the server scores (the default protocol ``hwp-v2`` and test-pose track
+defaults to what the server scores (the default protocol ``hwp-v3`` and test-pose track
 ``aligned``: the renders were made from the aligned parameters of the public test spec).
 ``contact`` is for the organisers
 only: it is stored, never published (:func:`hwp_leaderboard.site.public_record`).
