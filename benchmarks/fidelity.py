@@ -19,7 +19,8 @@ hand parameters), then prints one JSON line:
   (camera space), root-relative mm (articulation only: the depth error of a monocular estimate
   dominates the camera-space figure) and px (the projection, what blurs an avatar). The
   estimate's shape is used in all three, so the figures measure pose only;
-* per test-pose track: mean hwp-v2 PSNR / SSIM / LPIPS of the test clip, and with
+* per test-pose track: mean PSNR / SSIM / LPIPS of the test clip under ``--protocol`` (the
+  default protocol unless named), and with
   ``--reference`` the perfect avatar (the generator's renderer) on the same track and frames:
   the ceiling.
 
@@ -27,8 +28,8 @@ With ``--run RUN_FOLDER`` nothing is fitted: the method is loaded from that run'
 of ``--capture`` with the run's own config (``run.json``), so the training-pose errors of the
 fits behind the tables can be measured after the fact (``fit`` is then omitted).
 
-This is the development measurement; the tables come from ``hwp-bench run --protocol hwp-v2
---test-poses exact|aligned`` (docs/fidelity.md).
+This is the development measurement; the tables come from ``hwp-bench run --test-poses
+exact|aligned`` (docs/fidelity.md).
 """
 
 from __future__ import annotations
@@ -108,11 +109,13 @@ def pose_errors(refined, frames) -> dict[str, list[float]] | None:
     }
 
 
-def score_track(method, frames, track: str, reference: bool, capture: str, dataset: str):
-    from hwp_bench.metrics.protocols.hwp_v2 import HwpV2
+def score_track(
+    method, frames, track: str, reference: bool, capture: str, dataset: str, protocol_id: str
+):
+    from hwp_bench.metrics.protocols import get_protocol
     from hwp_bench.tracks import frames_for_track
 
-    protocol = HwpV2()
+    protocol = get_protocol(protocol_id)
     frames = frames_for_track(frames, track)
     scores = [
         protocol.score_frame(out["color"], out.get("alpha"), f)
@@ -141,6 +144,7 @@ def main() -> None:
     ap.add_argument("--preset", default="quick")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tracks", default="exact,aligned")
+    ap.add_argument("--protocol", default="", help="scoring protocol (default: the default one)")
     ap.add_argument("--reference", action="store_true", help="also score the perfect avatar")
     ap.add_argument("--set", action="append", default=[], dest="overrides")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
@@ -158,6 +162,9 @@ def main() -> None:
         "masks), cached like the aligned track: what training poses a mask fit can give",
     )
     args = ap.parse_args()
+    from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
+
+    protocol_id = args.protocol or DEFAULT_PROTOCOL
     if args.exact_train and args.aligned_train:
         ap.error("--exact-train and --aligned-train exclude each other")
 
@@ -200,7 +207,7 @@ def main() -> None:
         }
         for track in [t for t in args.tracks.split(",") if t]:
             out[track] = score_track(
-                method, test, track, args.reference, args.capture, args.dataset
+                method, test, track, args.reference, args.capture, args.dataset, protocol_id
             )
         print(json.dumps(out))
         return
@@ -238,7 +245,9 @@ def main() -> None:
         "pose_error": pose_errors(refined_training_hands(method), train),
     }
     for track in [t for t in args.tracks.split(",") if t]:
-        out[track] = score_track(method, test, track, args.reference, args.capture, args.dataset)
+        out[track] = score_track(
+            method, test, track, args.reference, args.capture, args.dataset, protocol_id
+        )
     print(json.dumps(out))
 
 

@@ -36,7 +36,7 @@ def main() -> None:
     ap.add_argument("--results", default="runs")
     ap.add_argument("--capture", default="capture04")
     ap.add_argument("--track", default="aligned")
-    ap.add_argument("--protocol", default="hwp-v2")
+    ap.add_argument("--protocol", default="", help="default: the default protocol")
     ap.add_argument("--dataset", default="synth")
     ap.add_argument("--frames", type=int, default=3)
     ap.add_argument("--scale", type=int, default=4, help="enlargement of the crops")
@@ -45,6 +45,9 @@ def main() -> None:
 
     from PIL import Image, ImageDraw
 
+    from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
+
+    args.protocol = args.protocol or DEFAULT_PROTOCOL
     from hwp_bench.data import load_frames
     from hwp_bench.results.collect import collect
     from hwp_bench.results.plots import hand_box
