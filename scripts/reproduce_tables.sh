@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything the paper's tables need, on HWP-Synth quick, then the tables and the HTML report.
-# Default protocol hwp-v3 on the aligned test-pose track (aligner v5, with image edges) (docs/validity.md, docs/tracks.md);
+# Default protocol hwp-v3 on the aligned test-pose track (the aligner with image edges) (docs/validity.md, docs/tracks.md);
 # every table gets its ceiling (perfect-avatar) and floor (mean-color) rows from runs made here.
 #
 #   bash scripts/reproduce_tables.sh                 # seeds 0,1 into runs/paper

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import typer
 
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
+
 app = typer.Typer(no_args_is_help=True)
 
 TOKEN_ENV = "HWP_LEADERBOARD_TOKEN"
@@ -51,7 +53,9 @@ def pack(
     author: list[str] = typer.Option(None, "--author", help="An author (repeat for several)."),
     split: str = typer.Option(None, "--split", help="single | inter (default: from the captures)."),
     protocol: str = typer.Option(
-        None, "--protocol", help="Evaluation protocol (default: the toolkit's, hwp-v2)."
+        None,
+        "--protocol",
+        help=f"Evaluation protocol (default: the toolkit's, {DEFAULT_PROTOCOL}).",
     ),
     test_poses: str = typer.Option(
         None,

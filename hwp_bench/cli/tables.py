@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from hwp_bench.cli.results import add_command
+from hwp_bench.metrics.conventions import DEFAULT_PROTOCOL
 
 
 def _seeds(text: str | None) -> list[int] | None:
@@ -29,7 +30,9 @@ def table_cmd(
     ),
     fmt: str = typer.Option("markdown", "--format", "-f", help="markdown | latex | csv | json"),
     protocol: str | None = typer.Option(
-        None, "--protocol", help="Protocol id, if files mix several (default: hwp-v2 if present)."
+        None,
+        "--protocol",
+        help=f"Protocol id, if files mix several (default: {DEFAULT_PROTOCOL} if present).",
     ),
     test_poses: str | None = typer.Option(
         None,
