@@ -52,7 +52,9 @@ def render(
     captures: list[str],
     metric: str,
 ) -> str:
-    """The markdown table: one row per capture, then the mean of the complete columns."""
+    """The markdown table: one row per capture, then the mean of the complete columns (PSNR
+    to 0.01 dB; SSIM and LPIPS, which live in [0, 1], to 0.001)."""
+    digits = 2 if metric == "psnr" else 3
     labels = [m if v == "full" else f"{m} ({v})" for m, v in columns]
     head = f"| capture | {' | '.join(labels)} |"
     rule = "|---|" + "---:|" * len(columns)
@@ -60,14 +62,16 @@ def render(
     for cap in captures:
         cells = [values.get(col, {}).get(cap) for col in columns]
         rows.append(
-            f"| {cap} | " + " | ".join("-" if x is None else f"{x:.2f}" for x in cells) + " |"
+            f"| {cap} | "
+            + " | ".join("-" if x is None else f"{x:.{digits}f}" for x in cells)
+            + " |"
         )
     means = []
     for col in columns:
         have = [values.get(col, {}).get(c) for c in captures]
         have = [x for x in have if x is not None]
         if len(have) == len(captures):
-            means.append(f"**{sum(have) / len(have):.2f}**")
+            means.append(f"**{sum(have) / len(have):.{digits}f}**")
         else:
             means.append(f"({len(have)} of {len(captures)})")
     rows.append(f"| **mean** ({metric}) | " + " | ".join(means) + " |")
