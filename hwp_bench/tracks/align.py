@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from hwp_bench.data.frame import Frame, HandParams
 from hwp_bench.tracks.contours import (
@@ -292,8 +293,11 @@ def align_frame(frame: Frame, config: AlignConfig | None = None) -> AlignResult:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # determinism across machines, and speed for these small graphs
     try:
-        fit = _Fit(frame, config)
-        return _run(fit, frame, target, t_normals, config)
+        # L-BFGS-B's BLAS calls on ~100 parameters gain nothing from threads; OpenBLAS's pool
+        # spinning beside another job on the same cores made a frame 1.5x slower (docs/tracks.md)
+        with threadpool_limits(limits=1, user_api="blas"):
+            fit = _Fit(frame, config)
+            return _run(fit, frame, target, t_normals, config)
     finally:
         torch.set_num_threads(threads)
 
