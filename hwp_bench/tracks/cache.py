@@ -11,7 +11,9 @@ configuration. That function's inputs are hashed into the cache key, so:
   aligning the same frames twice.
 
 The file holds parameters and fit statistics only (JSON), and is checked before use: a file
-that does not parse, has another key or misses frames is recomputed.
+that does not parse, has another key or misses frames is recomputed. While a capture is being
+aligned, the frames done so far are kept beside it (``<capture>-<key>.partial.json``, written
+atomically after each frame), so an interrupted alignment resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -125,7 +127,11 @@ def _lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def _read(path: Path, key: str, indices: set[int]) -> dict[int, AlignedFrame] | None:
+def _read(
+    path: Path, key: str, indices: set[int], *, partial: bool = False
+) -> dict[int, AlignedFrame] | None:
+    """The frames of a cache file with this key: all of ``indices``, or (``partial``, the
+    progress file of an interrupted alignment) any subset of them."""
     try:
         if path.stat().st_size > _MAX_BYTES:
             return None
@@ -135,7 +141,31 @@ def _read(path: Path, key: str, indices: set[int]) -> dict[int, AlignedFrame] | 
         out = {int(i): AlignedFrame.from_dict(d) for i, d in body["frames"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+    if partial:
+        return out if set(out) <= indices else None
     return out if set(out) == indices else None
+
+
+def partial_path(path: Path) -> Path:
+    """Where the frames aligned so far are kept while a capture's alignment runs: an
+    interrupted alignment resumes from them (each frame's fit depends on that frame only, so
+    the finished file is the same). Never read as a finished cache file."""
+    return path.with_name(f"{path.stem}.partial.json")
+
+
+def _write(path: Path, key: str, capture: str, config: AlignConfig, frames: dict) -> None:
+    from hwp_bench.io import atomic_write_json
+
+    atomic_write_json(
+        path,
+        {
+            "schema": SCHEMA,
+            "key": key,
+            "capture": capture,
+            "aligner": config.to_dict(),
+            "frames": {str(i): a.to_dict() for i, a in sorted(frames.items())},
+        },
+    )
 
 
 def aligned_frames(
@@ -171,32 +201,43 @@ def aligned_frames(
         found = _read(path, key, indices)  # another process may have finished meanwhile
         if found is not None:
             return found
-        result = _compute(frames, config, progress, on_frame)
-        from hwp_bench.io import atomic_write_json
+        progress_file = partial_path(path)
+        done = _read(progress_file, key, indices, partial=True) or {}
 
-        atomic_write_json(
-            path,
-            {
-                "schema": SCHEMA,
-                "key": key,
-                "capture": capture,
-                "aligner": config.to_dict(),
-                "frames": {str(i): a.to_dict() for i, a in sorted(result.items())},
-            },
-        )
+        def keep(result: dict[int, AlignedFrame]) -> None:
+            _write(progress_file, key, capture, config, result)
+
+        result = _compute(frames, config, progress, on_frame, done=done, save=keep)
+        _write(path, key, capture, config, result)
+        progress_file.unlink(missing_ok=True)
     return result
 
 
-def _compute(frames, config, progress, on_frame) -> dict[int, AlignedFrame]:
+def _compute(
+    frames, config, progress, on_frame, *, done=None, save=None
+) -> dict[int, AlignedFrame]:
+    """Align every frame not in ``done`` (frames aligned before an interruption), calling
+    ``save`` with everything aligned so far after each frame."""
     from tqdm.auto import tqdm
 
-    out: dict[int, AlignedFrame] = {}
+    out: dict[int, AlignedFrame] = dict(done or {})
+    todo = [f for f in frames if int(f.index) not in out]
     cap = frames[0].capture
-    for f in tqdm(frames, desc=f"align poses to masks {cap}", unit="frame", disable=not progress):
+    bar = tqdm(
+        todo,
+        desc=f"align poses to masks {cap}",
+        unit="frame",
+        disable=not progress,
+        initial=len(frames) - len(todo),
+        total=len(frames),
+    )
+    for f in bar:
         r = align_frame(f, config)
         out[int(f.index)] = AlignedFrame(
             r.hands, r.status, r.initial_residual_px, r.residual_px, r.rounds
         )
+        if save is not None:
+            save(out)
         if on_frame is not None:
             on_frame(int(f.index))
     return out

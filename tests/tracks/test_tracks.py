@@ -103,3 +103,37 @@ def test_aligned_frames_refuses_mixed_captures(frames):
     other = dataclasses.replace(frames[0], capture="capture04")
     with pytest.raises(ValueError, match="one capture"):
         aligned_frames([frames[0], other])
+
+
+def test_an_interrupted_alignment_resumes_from_the_frames_it_finished(frames, home):
+    from hwp_bench.tracks.cache import partial_path
+
+    cfg = AlignConfig()
+    path = cache_path("capture00", cache_key(frames, cfg))
+
+    class Interrupted(Exception):
+        pass
+
+    def stop_after_first(index):
+        raise Interrupted(index)
+
+    with pytest.raises(Interrupted):
+        aligned_frames(frames, config=cfg, on_frame=stop_after_first)
+    assert not path.exists()  # nothing that looks finished
+    kept = json.loads(partial_path(path).read_text())
+    assert set(kept["frames"]) == {"18"}
+
+    aligned_again = []
+    resumed = aligned_frames(frames, config=cfg, on_frame=aligned_again.append)
+    assert aligned_again == [19]  # frame 18 came from the progress file
+    assert path.is_file() and not partial_path(path).exists()
+    fresh = aligned_frames(frames, config=cfg, use_cache=False)
+    for i in (18, 19):
+        np.testing.assert_array_equal(resumed[i].hands["right"].pose, fresh[i].hands["right"].pose)
+        assert resumed[i].residual_px == fresh[i].residual_px
+    # a progress file of other inputs (another key) is never used
+    partial_path(path).write_text(json.dumps({**kept, "key": "0" * 64}))
+    path.unlink()
+    count = []
+    aligned_frames(frames, config=cfg, on_frame=count.append)
+    assert count == [18, 19]
