@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from hwp_bench.results import build_result, write_result
+from hwp_bench.results.collect import TRAINING_OPTION_DEFAULTS
 
 SCRIPT = Path(__file__).parents[2] / "scripts" / "variant_table.py"
 
@@ -21,11 +22,7 @@ def _script():
 
 def _result(method: str, capture: str, psnr: float, *, seed=0, overrides=(), track="aligned"):
     # a Gaussian trainer's config at today's training defaults is the "full" variant
-    config = (
-        {"w_rec": 100.0, "colour_region": "frame", "colour_hand_from": 0.3}
-        if method == "wildghand"
-        else {}
-    )
+    config = {"w_rec": 100.0, **TRAINING_OPTION_DEFAULTS} if method == "wildghand" else {}
     for item in overrides:
         key, _, value = item.partition("=")
         config[key] = value
@@ -55,7 +52,7 @@ def _result(method: str, capture: str, psnr: float, *, seed=0, overrides=(), tra
 
 @pytest.fixture
 def runs(tmp_path):
-    a, b = tmp_path / "paper", tmp_path / "aligned-train"
+    a, b = tmp_path / "paper", tmp_path / "pao-region"
     for i, cap in enumerate(["capture00", "capture04"]):
         write_result(a / f"floor-{cap}.json", _result("mean-color", cap, 20.0 + i))
         write_result(a / f"ceil-{cap}.json", _result("perfect-avatar", cap, 44.0 + i))
@@ -65,7 +62,7 @@ def runs(tmp_path):
         write_result(a / f"wgx-{cap}.json", _result("wildghand", cap, 99.0, track="exact"))
     write_result(
         b / "wg-capture00.json",
-        _result("wildghand", "capture00", 33.5, overrides=["train_poses=aligned"]),
+        _result("wildghand", "capture00", 33.5, overrides=["pao_mu=region"]),
     )
     return a, b
 
@@ -73,12 +70,12 @@ def runs(tmp_path):
 def test_columns_are_variants_between_floor_and_ceiling(runs, capsys):
     code = _script().main(
         ["--results", *map(str, runs), "--column", "wildghand",
-         "--column", "wildghand:train_poses=aligned"]
+         "--column", "wildghand:pao_mu=region"]
     )  # fmt: skip
     assert code == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == (
-        "| capture | mean-color | wildghand | wildghand (train_poses=aligned) | perfect-avatar |"
+        "| capture | mean-color | wildghand | wildghand (pao_mu=region) | perfect-avatar |"
     )
     assert lines[2] == "| capture00 | 20.00 | 30.00 | 33.50 | 44.00 |"
     assert lines[3] == "| capture04 | 21.00 | 31.00 | - | 45.00 |"
