@@ -143,7 +143,7 @@ def _log_path(job: Job) -> str:
 
 def _set_threads(n: int) -> None:
     """The job's thread budget for torch and for numpy/scipy's BLAS: a BLAS pool sized for the
-    whole machine spins beside the other jobs on the same cores (the aligner ran 1.5x slower)."""
+    whole machine spins beside the other jobs on the same cores (the aligner ran 1.6x slower)."""
     import torch
     from threadpoolctl import threadpool_limits
 

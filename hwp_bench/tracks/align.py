@@ -294,7 +294,7 @@ def align_frame(frame: Frame, config: AlignConfig | None = None) -> AlignResult:
     torch.set_num_threads(1)  # determinism across machines, and speed for these small graphs
     try:
         # L-BFGS-B's BLAS calls on ~100 parameters gain nothing from threads; OpenBLAS's pool
-        # spinning beside another job on the same cores made a frame 1.5x slower (docs/tracks.md)
+        # spinning beside another job on the same cores made a frame 1.3x slower (docs/tracks.md)
         with threadpool_limits(limits=1, user_api="blas"):
             fit = _Fit(frame, config)
             return _run(fit, frame, target, t_normals, config)
