@@ -42,19 +42,25 @@ ABLATION_DEFAULTS: dict[str, Any] = {
 TRAINING_OPTION_DEFAULTS: dict[str, Any] = {
     "colour_region": "frame",
     "colour_hand_from": 0.3,
+    "train_poses": "aligned",
 }
 
 #: What a Gaussian-trainer config without the key meant: the behaviour from before the option
-#: existed (``wildghand.config.NEUTRAL_OPTIONS``). Not the default: defaults may move on, old
-#: files keep what they measured.
+#: existed (``wildghand.config.NEUTRAL_OPTIONS``; ``train_poses``: every fit before the option
+#: started from the dataset's estimates). Not the default: defaults may move on, old files
+#: keep what they measured.
 TRAINING_OPTION_LEGACY: dict[str, Any] = {
     "colour_region": "frame",
     "colour_hand_from": 1.0,
+    "train_poses": "estimated",
 }
 
-#: A key every Gaussian-trainer config has recorded since the first result files; mean-color,
-#: handy or the perfect avatar have none of the training options and are never a variant.
+#: A key every Gaussian-trainer config has recorded since the first result files; mean-color
+#: or the perfect avatar have none of the training options and are never a variant.
 _GAUSSIAN_TRAINER_KEY = "w_rec"
+#: The one training option a method that is not a Gaussian trainer may record (Handy's texture
+#: fit starts from the same training poses): judged on its own where a config has it.
+_POSE_OPTION = "train_poses"
 
 
 def _shown(key: str, value: Any) -> str:
@@ -84,11 +90,16 @@ def variant_of(
             if key in config and config[key] != full
         ]
     if _GAUSSIAN_TRAINER_KEY in config:
-        known |= set(TRAINING_OPTION_DEFAULTS)
-        for key, default in TRAINING_OPTION_DEFAULTS.items():
-            value = config.get(key, TRAINING_OPTION_LEGACY[key])
-            if value != default:
-                parts.append(_shown(key, value))
+        options = TRAINING_OPTION_DEFAULTS
+    elif _POSE_OPTION in config:
+        options = {_POSE_OPTION: TRAINING_OPTION_DEFAULTS[_POSE_OPTION]}
+    else:
+        options = {}
+    known |= set(options)
+    for key, default in options.items():
+        value = config.get(key, TRAINING_OPTION_LEGACY[key])
+        if value != default:
+            parts.append(_shown(key, value))
     others = {}
     for item in overrides:
         key, _, raw = str(item).partition("=")

@@ -120,19 +120,26 @@ def test_only_wildghand_has_variants(tmp_path):
 
 
 def test_a_training_option_is_its_own_variant_not_the_full_method():
-    gauss = {"dpd": True, "w_rec": 100.0, "colour_hand_from": 0.3}  # WildGHand's, default
+    # WildGHand's, default
+    gauss = {"dpd": True, "w_rec": 100.0, "colour_hand_from": 0.3, "train_poses": "aligned"}
     assert variant_of({**gauss, "colour_region": "hand"}) == "colour_region=hand"
     assert variant_of({**gauss, "colour_region": "frame"}) == "full"
     # the full method learns the colours on the hand late in the fit (colour_hand_from=0.3);
     # the paper's form, and files written before the option existed, are their own variant
     assert variant_of({**gauss, "colour_hand_from": 0.3}) == "full"
     assert variant_of({**gauss, "colour_hand_from": 1.0}) == "colour_hand_from=1.0"
-    assert variant_of({"dpd": True, "w_rec": 100.0}) == "colour_hand_from=1.0"
+    # a file from before both options: the paper's colour form, fitted to the estimates
+    assert variant_of({"dpd": True, "w_rec": 100.0}) == "colour_hand_from=1.0,train_poses=estimated"
+    # training poses from the dataset's estimates (the default until 2026-12-07) are a variant,
+    # for Handy too (not a Gaussian trainer, but it records the option)
+    assert variant_of({**gauss, "train_poses": "estimated"}) == "train_poses=estimated"
+    assert variant_of({"train_poses": "estimated"}, "handy") == "train_poses=estimated"
+    assert variant_of({"train_poses": "aligned"}, "handy", ["train_poses=aligned"]) == "full"
     assert variant_of({"dpd": True}) == "full"  # not a Gaussian-trainer config
 
 
 def test_a_baseline_with_a_training_option_set_is_not_averaged_with_its_default_runs(tmp_path):
-    gauss = {"w_rec": 100.0, "colour_hand_from": 0.3}
+    gauss = {"w_rec": 100.0, "colour_hand_from": 0.3, "train_poses": "aligned"}
     _write(tmp_path, "intergaussianhand", "capture00", 0, 20.0, config=gauss)
     _write(tmp_path, "intergaussianhand", "capture02", 0, 21.0,
            config={**gauss, "colour_hand_from": 1.0})  # fmt: skip
@@ -153,7 +160,11 @@ def test_the_tables_know_the_methods_training_option_defaults_and_their_legacy_v
     from hwp_bench.results.collect import TRAINING_OPTION_DEFAULTS, TRAINING_OPTION_LEGACY
 
     assert TRAINING_OPTION_DEFAULTS == {k: DEFAULT_CONFIG[k] for k in TRAINING_OPTION_DEFAULTS}
-    assert TRAINING_OPTION_LEGACY == NEUTRAL_OPTIONS
+    # options added at a value that keeps old runs' identity mean that value in old files;
+    # train_poses is older than the result files' identity rule and has no neutral value
+    assert {k: TRAINING_OPTION_LEGACY[k] for k in NEUTRAL_OPTIONS} == NEUTRAL_OPTIONS
+    assert set(TRAINING_OPTION_LEGACY) == set(TRAINING_OPTION_DEFAULTS)
+    assert TRAINING_OPTION_LEGACY["train_poses"] == "estimated"
     assert "w_rec" in DEFAULT_CONFIG  # the key that marks a Gaussian-trainer config
 
 
@@ -307,6 +318,7 @@ def test_a_run_with_any_other_option_set_is_its_own_variant():
         "pao": "full",
         "w_rec": 100.0,
         "colour_hand_from": 0.3,
+        "train_poses": "aligned",
         "pao_mu": "region",
     }
     # --set pao_mu=region measured something else than the full method
@@ -317,7 +329,9 @@ def test_a_run_with_any_other_option_set_is_its_own_variant():
     assert variant_of(both, "wildghand", ["dpd=false", "pao_mu=region"]) == "dpd=off,pao_mu=region"
     # a baseline with an override is not its default either
     assert variant_of(
-        {"w_rec": 100.0, "colour_hand_from": 0.3, "lr": 0.01}, "handy", ["lr=0.01"]
+        {"w_rec": 100.0, "colour_hand_from": 0.3, "train_poses": "aligned", "lr": 0.01},
+        "handy",
+        ["lr=0.01"],
     ) == ("lr=0.01")
 
 

@@ -154,8 +154,9 @@ def test_whole_hand_proposal_adds_one_level_from_the_training_mask(tiny_capture)
 
 
 def test_train_poses_aligned_starts_from_the_mask_fit(tiny_synth, tmp_path, monkeypatch):
-    """train_poses=aligned: the toolkit's aligner brings HWP-Synth's noisy training poses
-    closer to the exact ones in the image, and caches them (a second setup reads the same)."""
+    """train_poses=aligned (the default): the toolkit's aligner brings HWP-Synth's noisy
+    training poses closer to the exact ones in the image, and caches them (a second setup reads
+    the same); train_poses=estimated keeps the dataset's."""
     from hwp_bench.data import HandParams, load_frames
     from hwp_bench.tracks.errors import joint_errors
 
@@ -181,7 +182,7 @@ def test_train_poses_aligned_starts_from_the_mask_fit(tiny_synth, tmp_path, monk
     again = WildGHand(config=cfg)
     again.setup(train)
     assert joint_errors(train, params(again)) == after  # read from the cache
-    plain = WildGHand(config={**QUICK, "iterations": 1})
+    plain = WildGHand(config={**QUICK, "iterations": 1, "train_poses": "estimated"})
     plain.setup(train)
     assert joint_errors(train, params(plain)) == before
     with pytest.raises(ValueError, match="train_poses must be estimated or aligned"):
