@@ -96,7 +96,9 @@ def test_ray_task_killed_mid_fit_is_retried_and_resumes(tiny_dataset, toy_plugin
     from hwp_bench.runner import Job
     from hwp_bench.runner.executors import run_inline, run_ray
 
-    n = 60  # 1.8 s of 0.03 s sleeps: long enough to kill it mid-fit
+    # 6 s of 0.03 s sleeps: long enough to find and kill it mid-fit on a loaded machine (the
+    # killer scans /proc, which takes seconds when other fits share the cores; 1.8 s was not)
+    n = 200
     out = tmp_path / "runs"
     job = Job(
         method="toy-mean",
