@@ -7,6 +7,7 @@
 #   SEEDS=0 OUT=runs/p0 bash scripts/reproduce_tables.sh
 #   PROTOCOL=hwp-v1 TEST_POSES=estimated bash scripts/reproduce_tables.sh   # the old scale
 #   VALIDITY=0 bash scripts/reproduce_tables.sh      # skip the validity table (made apart)
+#   RUNS=0 OUT=runs/p0 bash scripts/reproduce_tables.sh  # only the tables, from the runs there
 #
 # Finished runs are skipped by config hash, so the script can be interrupted and rerun; it
 # keeps going when one method fails (and says so), since a table marks missing cells anyway.
@@ -21,6 +22,7 @@ TEST_POSES=${TEST_POSES:-aligned}
 FIRST_SEED=${SEEDS%%,*}
 
 run() {
+  [ "${RUNS:-1}" = 0 ] && return 0
   "$HB" run --out "$OUT" --no-progress --protocol "$PROTOCOL" --test-poses "$TEST_POSES" "$@" \
     || echo "warning: hwp-bench run $* did not finish cleanly" >&2
 }
@@ -36,6 +38,7 @@ fi
 # The runs come in order of use, so that an interrupted script (rerun it: finished runs are
 # skipped) leaves the most readable tables: first seed of everything, then the other seeds.
 run_exact() {
+  [ "${RUNS:-1}" = 0 ] && return 0
   "$HB" run --out "$OUT" --no-progress --protocol "$PROTOCOL" --test-poses exact "$@" \
     || echo "warning: hwp-bench run --test-poses exact $* did not finish cleanly" >&2
 }
