@@ -212,6 +212,15 @@ def main() -> None:
         print(json.dumps(out))
         return
     cls = get_method(args.method)
+    if (
+        (args.exact_train or args.aligned_train)
+        and "train_poses" in cls.method_info().default_config
+        and not any(o.startswith("train_poses=") for o in args.overrides)
+    ):
+        # The frames handed to the fit already carry the poses asked for; a method whose
+        # default is train_poses=aligned would otherwise run the mask aligner again on them
+        # (and, for --exact-train, move the exact poses: the oracle would be no oracle).
+        args.overrides.append("train_poses=estimated")
     cfg = cls.method_info().resolve_config(args.preset, args.overrides, seed=args.seed)
     method = cls(config=cfg)
     load_before = os.getloadavg()[0]

@@ -26,7 +26,7 @@ What this is:
   bottleneck is Handy's prior, and it cannot draw a capture's nails, creases and freckles at
   the data's resolution; the residual can, as the Gaussian methods' per-Gaussian colour detail
   does (docs/fidelity.md). An L2 penalty (``w_detail``) keeps it where the frames agree.
-* training-pose refinement (``refine_frames``, default on): the same per-frame corrections of
+* training-pose refinement (``refine_frames``, off by default like every method's): the same per-frame corrections of
   each hand's global rotation, wrist position and finger pose as every Gaussian method
   (:class:`wildghand.refine.PoseCorrections`: same keys, prior and schedule of pose passes
   against the frozen texture). Gradients reach them through

@@ -43,6 +43,7 @@ TRAINING_OPTION_DEFAULTS: dict[str, Any] = {
     "colour_region": "frame",
     "colour_hand_from": 0.3,
     "train_poses": "aligned",
+    "refine_frames": False,
 }
 
 #: What a Gaussian-trainer config without the key meant: the behaviour from before the option
@@ -53,14 +54,24 @@ TRAINING_OPTION_LEGACY: dict[str, Any] = {
     "colour_region": "frame",
     "colour_hand_from": 1.0,
     "train_poses": "estimated",
+    "refine_frames": False,  # before the option, no per-frame corrections
+}
+
+#: Training options whose default is the preset's (``wildghand.config.PRESETS``): a Gaussian
+#: trainer's run at another value is its own variant (a quick run at ``subdivision=1``, the
+#: preset's value until 2026-12-07, never averages with one at today's 2). Every result file
+#: records the key; a preset not listed here is not judged on it.
+PRESET_OPTION_DEFAULTS: dict[str, dict[str, Any]] = {
+    "subdivision": {"quick": 2, "paper": 3},
 }
 
 #: A key every Gaussian-trainer config has recorded since the first result files; mean-color
 #: or the perfect avatar have none of the training options and are never a variant.
 _GAUSSIAN_TRAINER_KEY = "w_rec"
-#: The one training option a method that is not a Gaussian trainer may record (Handy's texture
-#: fit starts from the same training poses): judged on its own where a config has it.
-_POSE_OPTION = "train_poses"
+#: The training options a method that is not a Gaussian trainer may record (Handy's texture
+#: fit starts from the same training poses and takes the same per-frame corrections): judged
+#: on their own where a config has them.
+_POSE_OPTIONS = ("train_poses", "refine_frames")
 
 
 def _shown(key: str, value: Any) -> str:
@@ -69,7 +80,10 @@ def _shown(key: str, value: Any) -> str:
 
 
 def variant_of(
-    config: dict[str, Any], method: str = "wildghand", overrides: Iterable[str] = ()
+    config: dict[str, Any],
+    method: str = "wildghand",
+    overrides: Iterable[str] = (),
+    preset: str | None = None,
 ) -> str:
     """Label of the variant a config describes: ``full`` or e.g. ``dpd=off,pao=binary``.
 
@@ -91,8 +105,8 @@ def variant_of(
         ]
     if _GAUSSIAN_TRAINER_KEY in config:
         options = TRAINING_OPTION_DEFAULTS
-    elif _POSE_OPTION in config:
-        options = {_POSE_OPTION: TRAINING_OPTION_DEFAULTS[_POSE_OPTION]}
+    elif _POSE_OPTIONS[0] in config:
+        options = {k: TRAINING_OPTION_DEFAULTS[k] for k in _POSE_OPTIONS}
     else:
         options = {}
     known |= set(options)
@@ -100,6 +114,12 @@ def variant_of(
         value = config.get(key, TRAINING_OPTION_LEGACY[key])
         if value != default:
             parts.append(_shown(key, value))
+    if _GAUSSIAN_TRAINER_KEY in config:
+        for key, by_preset in PRESET_OPTION_DEFAULTS.items():
+            if preset in by_preset and key in config:
+                known.add(key)
+                if config[key] != by_preset[preset]:
+                    parts.append(_shown(key, config[key]))
     others = {}
     for item in overrides:
         key, _, raw = str(item).partition("=")
@@ -155,7 +175,9 @@ def record_from_result(result: dict[str, Any], path: str | os.PathLike = "") -> 
     config = dict(method.get("config") or {})
     return ResultRecord(
         method=str(method["id"]),
-        variant=variant_of(config, str(method["id"]), _overrides(method)),
+        variant=variant_of(
+            config, str(method["id"]), _overrides(method), str(method.get("preset") or "")
+        ),
         preset=str(method.get("preset") or "default"),
         dataset=str(dataset.get("id", "")),
         capture=str(dataset["capture"]),

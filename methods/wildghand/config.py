@@ -123,7 +123,9 @@ COLOUR_REGIONS = ("frame", "hand", "split")
 PRESETS: dict[str, dict[str, Any]] = {
     "quick": {
         "hand_model": "open",
-        "subdivision": 1,
+        # 25,609 Gaussians per hand: at 128 px about one per pixel of the hand, with the
+        # network on the unsubdivided mesh (docs/fidelity.md, "More Gaussians")
+        "subdivision": 2,
         "network_subdivision": 0,
         "train_resolution": 128,
         "tex_channels": 16,

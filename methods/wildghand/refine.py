@@ -76,7 +76,11 @@ DIM = 51
 
 #: Config keys (and defaults) of the refinement, shared by every method that uses it.
 REFINE_CONFIG: dict[str, Any] = {
-    "refine_frames": True,  # per-frame training-pose corrections (frame-specific head iv)
+    # per-frame training-pose corrections (frame-specific head iv). Off by default since
+    # 2026-12-07: from the aligned start (train_poses=aligned) the passes leave the training
+    # poses where they were (0.9 px before and after on HWP-Synth; from the exact poses they
+    # drift to 0.9 px) and cost 40% of a fit; turn them on with train_poses=estimated
+    "refine_frames": False,
     "refine_init_steps": 0,  # steps of a silhouette pass before training (0: none; see above)
     "refine_at": [0.3, 0.6],  # pose passes against the avatar after these fractions of the fit
     "refine_steps": 10,  # Adam steps per frame and avatar pass

@@ -136,6 +136,31 @@ def test_a_training_option_is_its_own_variant_not_the_full_method():
     assert variant_of({"train_poses": "estimated"}, "handy") == "train_poses=estimated"
     assert variant_of({"train_poses": "aligned"}, "handy", ["train_poses=aligned"]) == "full"
     assert variant_of({"dpd": True}) == "full"  # not a Gaussian-trainer config
+    # the per-frame pose passes (on by default until 2026-12-07) are a variant, Handy's too
+    on = {**gauss, "refine_frames": True}
+    assert variant_of(on) == "refine_frames=on"
+    assert variant_of(on, "wildghand", ["refine_frames=true"]) == "refine_frames=on"
+    assert variant_of({**gauss, "refine_frames": False}) == "full"
+    handy = {"train_poses": "aligned", "refine_frames": True}
+    assert variant_of(handy, "handy", ["train_poses=aligned"]) == "refine_frames=on"
+
+
+def test_the_preset_s_subdivision_is_the_full_method_another_is_a_variant():
+    gauss = {"dpd": True, "w_rec": 100.0, "colour_hand_from": 0.3, "train_poses": "aligned"}
+    # today's quick preset draws 25,609 Gaussians per hand (subdivision 2); a quick run at
+    # the preset's old value (1) measured something else, the paper preset has its own (3)
+    assert variant_of({**gauss, "subdivision": 2}, preset="quick") == "full"
+    assert variant_of({**gauss, "subdivision": 1}, preset="quick") == "subdivision=1"
+    assert variant_of({**gauss, "subdivision": 3}, preset="paper") == "full"
+    assert variant_of({**gauss, "subdivision": 2}, preset="paper") == "subdivision=2"
+    # set on the command line it is still judged against the preset, not listed twice
+    assert variant_of({**gauss, "subdivision": 1}, "wildghand", ["subdivision=1"], "quick") == (
+        "subdivision=1"
+    )
+    assert variant_of({**gauss, "subdivision": 2}, "wildghand", ["subdivision=2"], "quick") == "full"
+    # a preset the tables do not know, and a method that is no Gaussian trainer: not judged
+    assert variant_of({**gauss, "subdivision": 1}, preset="mine") == "full"
+    assert variant_of({"subdivision": 1}, "handy", preset="quick") == "full"
 
 
 def test_a_baseline_with_a_training_option_set_is_not_averaged_with_its_default_runs(tmp_path):
@@ -165,7 +190,17 @@ def test_the_tables_know_the_methods_training_option_defaults_and_their_legacy_v
     assert {k: TRAINING_OPTION_LEGACY[k] for k in NEUTRAL_OPTIONS} == NEUTRAL_OPTIONS
     assert set(TRAINING_OPTION_LEGACY) == set(TRAINING_OPTION_DEFAULTS)
     assert TRAINING_OPTION_LEGACY["train_poses"] == "estimated"
+    assert TRAINING_OPTION_LEGACY["refine_frames"] is False
     assert "w_rec" in DEFAULT_CONFIG  # the key that marks a Gaussian-trainer config
+
+
+def test_the_tables_know_the_presets_values_of_the_preset_dependent_options():
+    from wildghand.config import PRESETS
+
+    from hwp_bench.results.collect import PRESET_OPTION_DEFAULTS
+
+    for key, by_preset in PRESET_OPTION_DEFAULTS.items():
+        assert by_preset == {name: PRESETS[name][key] for name in PRESETS}
 
 
 def test_table_iii_exact_cells_and_best(results):

@@ -219,7 +219,7 @@ def test_pose_pass_aligns_noised_training_poses_to_a_fitted_avatar(tiny_capture)
 
     train, _ = tiny_capture
     cfg = {"perceptual": "dssim", "seed": 0, "iterations": 60, "lr_halve_epochs": 100.0,
-           "refine_at": [], "refine_init_steps": 0, "refine_steps": 20,
+           "refine_at": [], "refine_init_steps": 0, "refine_steps": 20, "refine_frames": True,
            "train_poses": "estimated"}  # the teacher's masks are not a mesh's (conftest)  # fmt: skip
     m = WildGHand(config=cfg)
     m.setup(train)
@@ -248,7 +248,7 @@ def test_refinement_state_round_trips_and_switches_off(tiny_capture, tmp_path):
     train, test = tiny_capture
     cfg = {"perceptual": "none", "seed": 0, "iterations": 6, "refine_at": [0.5],
            "refine_steps": 2, "refine_init_steps": 2, "train_resolution": 32,
-           "train_poses": "estimated"}  # fmt: skip
+           "refine_frames": True, "train_poses": "estimated"}  # fmt: skip
     m = WildGHand(config=cfg)
     m.setup(train)
     for s in range(6):
