@@ -68,3 +68,34 @@ def test_laplacian_is_zero_on_constants_and_positive_on_noise():
     lap = uniform_laplacian(faces, 5)
     assert laplacian_loss(lap, torch.ones(5, 3) * 0.7) < 1e-12
     assert laplacian_loss(lap, torch.randn(5, 3)) > 0.01
+
+
+def test_matrix_to_quaternion_gradient_matches_finite_differences():
+    """The backward of the unbind form (the training step's fast path) is the true gradient."""
+    g = torch.Generator().manual_seed(3)
+    r = axis_angle_to_matrix(torch.randn(6, 3, generator=g, dtype=torch.float64) * 1.2)
+    r = (r + 0.05 * torch.randn(6, 3, 3, generator=g, dtype=torch.float64)).requires_grad_()
+    assert torch.autograd.gradcheck(matrix_to_quaternion, (r,), eps=1e-6, atol=1e-6)
+
+
+def test_neighbour_laplacian_equals_the_sparse_operator_in_value_and_gradient():
+    """The gather form used in training against the sparse matrix it replaces (open hand,
+    subdivision 1: vertices of every valence)."""
+    from wildghand.geometry import NeighbourLaplacian
+
+    from hwp_bench.hand import load_hand_model
+
+    hand = load_hand_model("open", 1)
+    faces = torch.as_tensor(hand.faces).long()
+    n = hand.num_vertices
+    sparse, gather = uniform_laplacian(faces, n), NeighbourLaplacian(faces, n)
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(n, 3, generator=g, dtype=torch.float64)
+    xs, xg = x.clone().requires_grad_(), x.clone().requires_grad_()
+    ls = laplacian_loss(sparse.double(), xs)
+    lg = laplacian_loss(gather, xg)
+    assert torch.allclose(ls, lg, rtol=1e-12)
+    ls.backward()
+    lg.backward()
+    assert torch.allclose(xs.grad, xg.grad, rtol=1e-10, atol=1e-14)
+    assert float(ls) > 0.1  # a real field, not a constant
