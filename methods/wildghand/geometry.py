@@ -140,9 +140,7 @@ def matrix_to_quaternion(r: torch.Tensor) -> torch.Tensor:
         ],
         dim=-2,
     )  # [..., 4 candidates, 4]
-    diag = torch.stack(
-        [trace, m00, m11, m22], dim=-1
-    )  # pick the best-conditioned candidate
+    diag = torch.stack([trace, m00, m11, m22], dim=-1)  # pick the best-conditioned candidate
     best = diag.argmax(dim=-1)
     q = torch.gather(cands, -2, best[..., None, None].expand(*best.shape, 1, 4)).squeeze(-2)
     q = torch.nn.functional.normalize(q, dim=-1)
@@ -213,7 +211,9 @@ class NeighbourLaplacian:
         """``L x`` for ``x`` [V, C]."""
         # index_select, not x[self.index]: the same gather, but its backward is an index_add
         # where advanced indexing's is an accumulating index_put (measured 5x slower on a CPU)
-        gathered = x.index_select(0, self.index.reshape(-1)).reshape(*self.index.shape, *x.shape[1:])
+        gathered = x.index_select(0, self.index.reshape(-1)).reshape(
+            *self.index.shape, *x.shape[1:]
+        )
         return x - (gathered * self.weight[..., None].to(x.dtype)).sum(1)
 
 

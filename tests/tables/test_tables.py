@@ -157,7 +157,9 @@ def test_the_preset_s_subdivision_is_the_full_method_another_is_a_variant():
     assert variant_of({**gauss, "subdivision": 1}, "wildghand", ["subdivision=1"], "quick") == (
         "subdivision=1"
     )
-    assert variant_of({**gauss, "subdivision": 2}, "wildghand", ["subdivision=2"], "quick") == "full"
+    assert (
+        variant_of({**gauss, "subdivision": 2}, "wildghand", ["subdivision=2"], "quick") == "full"
+    )
     # a preset the tables do not know, and a method that is no Gaussian trainer: not judged
     assert variant_of({**gauss, "subdivision": 1}, preset="mine") == "full"
     assert variant_of({"subdivision": 1}, "handy", preset="quick") == "full"
