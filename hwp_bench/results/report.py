@@ -114,6 +114,11 @@ def _method_rows(sel: Selection, *, every_variant: bool = False) -> list[tuple[s
     return rows
 
 
+#: Resolution of the qualitative grid (plots.image_grid): about 4 screen pixels per pixel of a
+#: 128 px frame's hand crop.
+QUALITATIVE_DPI = 220
+
+
 def _qualitative(sel: Selection, captures: Sequence[str], files: Path, notes: list[str]) -> str:
     rows_spec = [r for r in _method_rows(sel) if r[1] == "full"]
     # The ceiling first and the floor last, as in every table: a render reads between them.
@@ -149,7 +154,8 @@ def _qualitative(sel: Selection, captures: Sequence[str], files: Path, notes: li
     if not grid_rows:
         return "<p class='note'>no test frames available for the qualitative grid</p>"
     titles = ["ground truth"] + [label for _, _, label in rows_spec]
-    plots.image_grid(grid_rows, titles, files / "qualitative.png")
+    # four screen pixels per rendered pixel: the figure is where nails and creases are judged
+    plots.image_grid(grid_rows, titles, files / "qualitative.png", dpi=QUALITATIVE_DPI)
     return f"<img src='{files.name}/qualitative.png' alt='qualitative comparison'>"
 
 

@@ -142,3 +142,19 @@ def test_the_per_capture_bars_show_the_paper_variants_only():
         ("intergaussianhand", "full"),
     }
     assert len(_method_rows(sel, every_variant=True)) == len(records)
+
+
+def test_the_image_grid_gives_each_rendered_pixel_more_screen_pixels_at_a_higher_dpi(tmp_path):
+    from PIL import Image
+
+    from hwp_bench.results.plots import image_grid
+    from hwp_bench.results.report import QUALITATIVE_DPI
+
+    crop = np.random.default_rng(0).random((90, 90, 3))
+    rows = [("capture00 #95", [crop, crop])]
+    small = image_grid(rows, ["truth", "method"], tmp_path / "small.png")
+    large = image_grid(rows, ["truth", "method"], tmp_path / "large.png", dpi=QUALITATIVE_DPI)
+    w_small, w_large = Image.open(small).size[0], Image.open(large).size[0]
+    # two 90 px crops: about 2 screen pixels per pixel at the default, 4 at the report's dpi
+    assert 2 * 90 * 1.6 < w_small < 2 * 90 * 2.6
+    assert 2 * 90 * 3.4 < w_large < 2 * 90 * 5.0
