@@ -4,10 +4,14 @@
         --track aligned --out docs/fidelity_capture04.png
     .venv/bin/python scripts/fidelity_figure.py --results runs/paper runs/aligned-train \\
         --variant train_poses=aligned --capture capture00 --out docs/fidelity_aligned_all.png
+    .venv/bin/python scripts/fidelity_figure.py --results runs/sub2 runs/exp-c07 \\
+        --capture capture07 --extra wildghand:subdivision=1 --out docs/fidelity_capture07.png
 
 Reads the result files under ``--results`` (``hwp-bench run`` output) for one capture, test-pose
 track and protocol, takes each method's saved test renders (seed 0, the full method, or the
-``--variant`` where a method has it: say ``train_poses=aligned``) and draws, for ``--frames``
+``--variant`` where a method has it: say ``train_poses=aligned``; ``--extra METHOD:VARIANT``
+adds a column for one more variant of a method beside its default, say
+``wildghand:subdivision=1``) and draws, for ``--frames``
 test frames spread over the clip, the ground truth and every method **cropped to the hand
 and enlarged** (nearest neighbour, so every pixel shows): at 128 px a whole frame is too small
 to tell separated fingers, nails and creases from a blur. Columns: ground truth, the perfect avatar (ceiling) when present, the methods in
@@ -33,6 +37,55 @@ ORDER = (
 )
 
 
+def choose_columns(records, *, capture, track, protocol, dataset, variant="full", extras=()):
+    """The figure's columns as ``(label, record)`` pairs, seed 0 only.
+
+    Each method shows ``variant`` where it has runs with it (its label then ends in ``*``),
+    else its full variant; methods in ``ORDER``, others after alphabetically. Each
+    ``METHOD:VARIANT`` of ``extras`` adds a column labelled ``METHOD [VARIANT]`` right after
+    METHOD's column. A missing extra, or no record at all, is a ``LookupError`` (a figure
+    that silently drops the column it was asked for would mislead).
+    """
+
+    def runs_with(wanted):
+        """Seed-0 records of the capture, track, protocol and dataset with variant ``wanted``."""
+        key = (capture, track, protocol, dataset, wanted, 0)
+        return [
+            rec
+            for rec in sorted(records, key=lambda r: r.path)
+            if (rec.capture, rec.track, rec.protocol, rec.dataset, rec.variant, rec.seed) == key
+        ]
+
+    chosen = {}
+    for want in dict.fromkeys([variant, "full"]):  # the asked variant first
+        for rec in runs_with(want):
+            chosen.setdefault(rec.method, rec)
+    if not chosen:
+        raise LookupError(f"no results for {capture} on {dataset}/{protocol}/{track}")
+    methods = [m for m in ORDER if m in chosen] + sorted(set(chosen) - set(ORDER))
+    columns = []
+    for m in methods:
+        rec = chosen[m]
+        columns.append((f"{m} *" if variant != "full" and rec.variant == variant else m, rec))
+        for item in extras:
+            method, sep, extra_variant = item.partition(":")
+            if not sep or not extra_variant:
+                raise LookupError(f"--extra wants METHOD:VARIANT, got {item!r}")
+            if method != m:
+                continue
+            rec = next((r for r in runs_with(extra_variant) if r.method == method), None)
+            if rec is None:
+                raise LookupError(
+                    f"no seed-0 results of {method} with {extra_variant} for {capture} on "
+                    f"{dataset}/{protocol}/{track}"
+                )
+            columns.append((f"{method} [{extra_variant}]", rec))
+    unknown = {item.partition(":")[0] for item in extras} - set(methods)
+    if unknown:
+        raise LookupError(f"--extra names methods with no column: {', '.join(sorted(unknown))}")
+    return columns
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--results", nargs="+", default=["runs"], help="results folders")
@@ -45,6 +98,14 @@ def main() -> None:
         default="full",
         help="the methods' variant to show, e.g. train_poses=aligned (a method without it, such "
         "as the floor and the ceiling, shows its full variant)",
+    )
+    ap.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        metavar="METHOD:VARIANT",
+        help="one more column: METHOD's runs with VARIANT (e.g. wildghand:subdivision=1), "
+        "after that method's default column; repeatable",
     )
     ap.add_argument("--frames", type=int, default=3)
     ap.add_argument("--scale", type=int, default=4, help="enlargement of the crops")
@@ -62,19 +123,18 @@ def main() -> None:
     from hwp_bench.results.report import _load_render
 
     records, _ = collect(args.results)
-    chosen = {}
-    for variant in dict.fromkeys([args.variant, "full"]):  # the asked variant first
-        for rec in sorted(records, key=lambda r: r.path):
-            if (rec.capture, rec.track, rec.protocol, rec.dataset, rec.variant, rec.seed) == (
-                args.capture, args.track, args.protocol, args.dataset, variant, 0,
-            ):  # fmt: skip
-                chosen.setdefault(rec.method, rec)
-    if not chosen:
-        raise SystemExit(
-            f"no results for {args.capture} on {args.dataset}/{args.protocol}/{args.track} "
-            f"under {args.results}"
+    try:
+        columns = choose_columns(
+            records,
+            capture=args.capture,
+            track=args.track,
+            protocol=args.protocol,
+            dataset=args.dataset,
+            variant=args.variant,
+            extras=args.extra,
         )
-    methods = [m for m in ORDER if m in chosen] + sorted(set(chosen) - set(ORDER))
+    except LookupError as e:
+        raise SystemExit(f"{e} under {args.results}") from None
     test = load_frames(args.dataset, args.capture, "test")
     picks = np.linspace(0, len(test) - 1, args.frames).round().astype(int)
 
@@ -84,8 +144,8 @@ def main() -> None:
         mask = np.asarray((f.annotations or {}).get("visible_mask", f.mask), np.float32)
         r0, r1, c0, c1 = hand_box(mask)
         tiles = [np.asarray(f.image, np.float32)[r0:r1, c0:c1]]
-        for m in methods:
-            img = _load_render(chosen[m], int(f.index))
+        for _, rec in columns:
+            img = _load_render(rec, int(f.index))
             tiles.append(np.zeros_like(tiles[0]) if img is None else np.asarray(img)[r0:r1, c0:c1])
         size = (r1 - r0) * args.scale
         tiles = [
@@ -99,11 +159,8 @@ def main() -> None:
         rows.append(tiles)
     size = max(t.shape[0] for row in rows for t in row)
     gap, head = 4, 18
-    names = ["ground truth", *methods]
-    if args.variant != "full":  # say which columns show the variant
-        names = [
-            f"{n} *" if n in chosen and chosen[n].variant == args.variant else n for n in names
-        ]
+    names = ["ground truth", *(label for label, _ in columns)]
+    if args.variant != "full":
         head += 14
     canvas = Image.new(
         "RGB",
