@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from hwp_bench.results.collect import ResultRecord
 
-SCRIPT = Path(__file__).parents[2] / "scripts" / "fidelity_figure.py"
 
-
-def _script():
-    spec = importlib.util.spec_from_file_location("fidelity_figure", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture
+def script(load_script):
+    return load_script("fidelity_figure")
 
 
 def _rec(method, variant="full", *, seed=0, capture="capture07", path=""):
@@ -48,16 +41,16 @@ RECORDS = [
 WHERE = dict(capture="capture07", track="aligned", protocol="hwp-v3", dataset="synth")
 
 
-def test_default_columns_are_the_full_variants_in_order():
-    cols = _script().choose_columns(RECORDS, **WHERE)
+def test_default_columns_are_the_full_variants_in_order(script):
+    cols = script.choose_columns(RECORDS, **WHERE)
     assert [label for label, _ in cols] == [
         "perfect-avatar", "wildghand", "handy", "mean-color", "zeta-method",
     ]  # fmt: skip
     assert all(rec.variant == "full" and rec.seed == 0 for _, rec in cols)
 
 
-def test_extra_adds_the_variant_right_after_its_method():
-    cols = _script().choose_columns(
+def test_extra_adds_the_variant_right_after_its_method(script):
+    cols = script.choose_columns(
         RECORDS, **WHERE, extras=["wildghand:subdivision=1", "wildghand:pao=binary"]
     )
     labels = [label for label, _ in cols]
@@ -70,8 +63,8 @@ def test_extra_adds_the_variant_right_after_its_method():
     assert by_label["wildghand [subdivision=1]"].seed == 0  # never the seed-1 run
 
 
-def test_variant_replaces_the_method_column_and_is_starred():
-    cols = _script().choose_columns(RECORDS, **WHERE, variant="pao=binary")
+def test_variant_replaces_the_method_column_and_is_starred(script):
+    cols = script.choose_columns(RECORDS, **WHERE, variant="pao=binary")
     by_label = dict(cols)
     assert by_label["wildghand *"].variant == "pao=binary"
     assert by_label["handy"].variant == "full"  # no such variant: its full run, no star
@@ -85,11 +78,11 @@ def test_variant_replaces_the_method_column_and_is_starred():
         (["uhm:full"], "no column: uhm"),
     ],
 )
-def test_an_extra_that_cannot_be_drawn_is_an_error(extras, message):
+def test_an_extra_that_cannot_be_drawn_is_an_error(extras, message, script):
     with pytest.raises(LookupError, match=message):
-        _script().choose_columns(RECORDS, **WHERE, extras=extras)
+        script.choose_columns(RECORDS, **WHERE, extras=extras)
 
 
-def test_no_results_is_an_error():
+def test_no_results_is_an_error(script):
     with pytest.raises(LookupError, match="no results for capture09"):
-        _script().choose_columns(RECORDS, **{**WHERE, "capture": "capture09"})
+        script.choose_columns(RECORDS, **{**WHERE, "capture": "capture09"})

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from hwp_bench.results import build_result, write_result
 from hwp_bench.results.collect import TRAINING_OPTION_DEFAULTS
 
-SCRIPT = Path(__file__).parents[2] / "scripts" / "variant_table.py"
 
-
-def _script():
-    spec = importlib.util.spec_from_file_location("variant_table", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture
+def script(load_script):
+    return load_script("variant_table")
 
 
 def _result(method: str, capture: str, psnr: float, *, seed=0, overrides=(), track="aligned"):
@@ -67,8 +60,8 @@ def runs(tmp_path):
     return a, b
 
 
-def test_columns_are_variants_between_floor_and_ceiling(runs, capsys):
-    code = _script().main(
+def test_columns_are_variants_between_floor_and_ceiling(runs, capsys, script):
+    code = script.main(
         ["--results", *map(str, runs), "--column", "wildghand",
          "--column", "wildghand:pao_mu=region"]
     )  # fmt: skip
@@ -83,16 +76,14 @@ def test_columns_are_variants_between_floor_and_ceiling(runs, capsys):
     assert lines[4] == "| **mean** (psnr) | **20.50** | **30.50** | (1 of 2) | **44.50** |"
 
 
-def test_seeds_are_averaged_when_asked(runs, capsys):
-    assert (
-        _script().main(["--results", str(runs[0]), "--column", "wildghand", "--seeds", "0,1"]) == 0
-    )
+def test_seeds_are_averaged_when_asked(runs, capsys, script):
+    assert script.main(["--results", str(runs[0]), "--column", "wildghand", "--seeds", "0,1"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[2] == "| capture00 | 20.00 | 31.00 | 44.00 |"  # (30 + 32) / 2
 
 
-def test_an_unknown_variant_names_what_was_found(runs, capsys):
-    assert _script().main(["--results", str(runs[0]), "--column", "wildghand:dpd=off"]) == 2
+def test_an_unknown_variant_names_what_was_found(runs, capsys, script):
+    assert script.main(["--results", str(runs[0]), "--column", "wildghand:dpd=off"]) == 2
     err = capsys.readouterr().err
     assert "wildghand:dpd=off" not in err.split("found:")[1]
     assert "wildghand:full" in err and "mean-color:full" in err
