@@ -75,9 +75,17 @@ def choose_columns(records, *, capture, track, protocol, dataset, variant="full"
                 continue
             rec = next((r for r in runs_with(extra_variant) if r.method == method), None)
             if rec is None:
+                found = sorted(
+                    {
+                        r.variant
+                        for r in records
+                        if r.method == method
+                        and (r.capture, r.track, r.seed) == (capture, track, 0)
+                    }
+                )
                 raise LookupError(
                     f"no seed-0 results of {method} with {extra_variant} for {capture} on "
-                    f"{dataset}/{protocol}/{track}"
+                    f"{dataset}/{protocol}/{track}; its variants there: {', '.join(found) or 'none'}"
                 )
             columns.append((f"{method} [{extra_variant}]", rec))
     unknown = {item.partition(":")[0] for item in extras} - set(methods)
