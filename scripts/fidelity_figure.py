@@ -47,50 +47,48 @@ def choose_columns(records, *, capture, track, protocol, dataset, variant="full"
     that silently drops the column it was asked for would mislead).
     """
 
-    def runs_with(wanted):
-        """Seed-0 records of the capture, track, protocol and dataset with variant ``wanted``."""
-        key = (capture, track, protocol, dataset, wanted, 0)
-        return [
-            rec
-            for rec in sorted(records, key=lambda r: r.path)
-            if (rec.capture, rec.track, rec.protocol, rec.dataset, rec.variant, rec.seed) == key
-        ]
-
+    wanted_extras = []
+    for item in extras:
+        method, sep, extra_variant = item.partition(":")
+        if not sep or not method or not extra_variant:
+            raise LookupError(f"--extra wants METHOD:VARIANT, got {item!r}")
+        wanted_extras.append((method, extra_variant))
+    # every seed-0 record of this capture, track, protocol and dataset, in a stable order
+    here = sorted(
+        (
+            r
+            for r in records
+            if (r.capture, r.track, r.protocol, r.dataset, r.seed)
+            == (capture, track, protocol, dataset, 0)
+        ),
+        key=lambda r: r.path,
+    )
     chosen = {}
     for want in dict.fromkeys([variant, "full"]):  # the asked variant first
-        for rec in runs_with(want):
-            chosen.setdefault(rec.method, rec)
+        for rec in here:
+            if rec.variant == want:
+                chosen.setdefault(rec.method, rec)
     if not chosen:
         raise LookupError(f"no results for {capture} on {dataset}/{protocol}/{track}")
     methods = [m for m in ORDER if m in chosen] + sorted(set(chosen) - set(ORDER))
+    unknown = {m for m, _ in wanted_extras} - set(methods)
+    if unknown:
+        raise LookupError(f"--extra names methods with no column: {', '.join(sorted(unknown))}")
     columns = []
     for m in methods:
         rec = chosen[m]
         columns.append((f"{m} *" if variant != "full" and rec.variant == variant else m, rec))
-        for item in extras:
-            method, sep, extra_variant = item.partition(":")
-            if not sep or not extra_variant:
-                raise LookupError(f"--extra wants METHOD:VARIANT, got {item!r}")
+        for method, extra_variant in wanted_extras:
             if method != m:
                 continue
-            rec = next((r for r in runs_with(extra_variant) if r.method == method), None)
+            rec = next((r for r in here if (r.method, r.variant) == (m, extra_variant)), None)
             if rec is None:
-                found = sorted(
-                    {
-                        r.variant
-                        for r in records
-                        if r.method == method
-                        and (r.capture, r.track, r.seed) == (capture, track, 0)
-                    }
-                )
+                found = sorted({r.variant for r in here if r.method == m})
                 raise LookupError(
-                    f"no seed-0 results of {method} with {extra_variant} for {capture} on "
-                    f"{dataset}/{protocol}/{track}; its variants there: {', '.join(found) or 'none'}"
+                    f"no seed-0 results of {m} with {extra_variant} for {capture} on "
+                    f"{dataset}/{protocol}/{track}; its variants there: {', '.join(found)}"
                 )
-            columns.append((f"{method} [{extra_variant}]", rec))
-    unknown = {item.partition(":")[0] for item in extras} - set(methods)
-    if unknown:
-        raise LookupError(f"--extra names methods with no column: {', '.join(sorted(unknown))}")
+            columns.append((f"{m} [{extra_variant}]", rec))
     return columns
 
 

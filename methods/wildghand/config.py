@@ -13,8 +13,9 @@ Ablation switches (paper Section V-D):
 
 Presets: ``quick`` (CPU: small network on the unsubdivided open hand driving 25,609 Gaussians
 per hand at subdivision 2, 128 px, one to two minutes per HWP-Synth capture on 2 cores, a
-higher learning rate because the network trains from scratch in a few hundred steps) and ``paper`` (GPU: the paper's sizes, MANO-HD with
-49,281 Gaussians per hand, 256 px, 50 epochs, batch 4, lr 1e-4 halved every 5 epochs).
+higher learning rate because the network trains from scratch in a few hundred steps) and
+``paper`` (GPU: the paper's sizes, MANO-HD with 49,281 Gaussians per hand, 256 px, 50 epochs,
+batch 4, lr 1e-4 halved every 5 epochs).
 """
 
 from __future__ import annotations
