@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hwp_bench.results.collect import same_variant
+
 ORDER = (
     "perfect-avatar",
     "wildghand",
@@ -66,7 +68,7 @@ def choose_columns(records, *, capture, track, protocol, dataset, variant="full"
     chosen = {}
     for want in dict.fromkeys([variant, "full"]):  # the asked variant first
         for rec in here:
-            if rec.variant == want:
+            if same_variant(rec.variant, want):
                 chosen.setdefault(rec.method, rec)
     if not chosen:
         raise LookupError(f"no results for {capture} on {dataset}/{protocol}/{track}")
@@ -77,11 +79,15 @@ def choose_columns(records, *, capture, track, protocol, dataset, variant="full"
     columns = []
     for m in methods:
         rec = chosen[m]
-        columns.append((f"{m} *" if variant != "full" and rec.variant == variant else m, rec))
+        columns.append(
+            (f"{m} *" if variant != "full" and same_variant(rec.variant, variant) else m, rec)
+        )
         for method, extra_variant in wanted_extras:
             if method != m:
                 continue
-            rec = next((r for r in here if (r.method, r.variant) == (m, extra_variant)), None)
+            rec = next(
+                (r for r in here if r.method == m and same_variant(r.variant, extra_variant)), None
+            )
             if rec is None:
                 found = sorted({r.variant for r in here if r.method == m})
                 raise LookupError(

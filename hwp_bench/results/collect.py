@@ -79,6 +79,26 @@ def _shown(key: str, value: Any) -> str:
     return f"{key}={shown}"
 
 
+def _variant_parts(label: str) -> dict[str, Any]:
+    parts: dict[str, Any] = {}
+    for item in str(label).split(","):
+        key, _, value = item.strip().partition("=")
+        try:
+            parts[key.strip()] = float(value)
+        except ValueError:
+            parts[key.strip()] = value.strip()
+    return parts
+
+
+def same_variant(label: str, wanted: str) -> bool:
+    """Whether a variant label names the variant a user typed, e.g. ``dpd_dropout=0`` for the
+    label ``dpd_dropout=0.0``: labels show a value as the config holds it, so a float option
+    set as ``0`` reads back as ``0.0``. Keys match in any order, numbers by value."""
+    if label == wanted:
+        return True
+    return _variant_parts(label) == _variant_parts(wanted)
+
+
 def variant_of(
     config: dict[str, Any],
     method: str = "wildghand",

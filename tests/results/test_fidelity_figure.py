@@ -90,3 +90,12 @@ def test_an_extra_that_cannot_be_drawn_is_an_error(extras, message, script):
 def test_no_results_is_an_error(script):
     with pytest.raises(LookupError, match="no results for capture09"):
         script.choose_columns(RECORDS, **{**WHERE, "capture": "capture09"})
+
+
+def test_a_float_option_matches_however_it_was_typed(script):
+    # a run made with --set dpd_dropout=0 is labelled as its config holds it: dpd_dropout=0.0
+    records = RECORDS + [_rec("wildghand", "dpd_dropout=0.0")]
+    cols = script.choose_columns(records, **WHERE, extras=["wildghand:dpd_dropout=0"])
+    assert dict(cols)["wildghand [dpd_dropout=0]"].variant == "dpd_dropout=0.0"
+    cols = script.choose_columns(records, **WHERE, variant="dpd_dropout=0")
+    assert dict(cols)["wildghand *"].variant == "dpd_dropout=0.0"
