@@ -15,6 +15,7 @@ order thumb, index, middle, ring, pinky (radians, positive = curl), then ``sprea
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,24 @@ PALM_SIGN = {"right": 1.0, "left": -1.0}
 
 def _unit(v: np.ndarray) -> np.ndarray:
     return v / max(float(np.linalg.norm(v)), 1e-20)
+
+
+def assign_tips(joints: np.ndarray) -> list[int]:
+    """Which of joints 16..20 is the tip of each finger (thumb, index, middle, ring, pinky).
+
+    The five tips come in the model's own order, so each finger gets a tip near its last
+    joint. The pairing is one-to-one: of the 120 ways to pair five fingers with five tips, the
+    one with the least total distance. (Choosing each finger's nearest tip on its own gave the
+    ring finger the little finger's tip at some shapes, generator v6 and before.)
+    """
+    J = np.asarray(joints, dtype=np.float64)
+    ends = J[[chain[2] for chain in FINGER_JOINTS]]  # [5, 3]
+    dist = np.linalg.norm(ends[:, None, :] - J[None, 16:21, :], axis=-1)  # finger x tip
+    best = min(
+        itertools.permutations(range(5)),
+        key=lambda perm: sum(dist[f, perm[f]] for f in range(5)),
+    )
+    return [16 + t for t in best]
 
 
 @dataclass
@@ -49,12 +68,7 @@ class HandRig:
     def from_joints(cls, joints: np.ndarray, side: str) -> HandRig:
         J = np.asarray(joints, dtype=np.float64)
         wrist = J[0]
-        # Tips are joints 16..20 in some order: assign each finger the tip closest to its
-        # last joint, so the rig does not depend on the model's tip ordering.
-        tips = []
-        for f in FINGER_JOINTS:
-            d = np.linalg.norm(J[16:21] - J[f[2]], axis=1)
-            tips.append(16 + int(np.argmin(d)))
+        tips = assign_tips(J)
         finger_dir = _unit(J[4] - wrist)
         palm = _unit(np.cross(J[1] - wrist, J[7] - wrist)) * PALM_SIGN[side]
         across = _unit(J[7] - J[1])
